@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "OnlineCF",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "onlinecf", targets: ["onlinecf"]),
+        .library(name: "OnlineCFCore", targets: ["OnlineCFCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // hiredis from Debian's libhiredis-dev (pkg-config `hiredis`).
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // Pure core: events, algorithms, scoring, top-K. No I/O.
+        .target(name: "OnlineCFCore"),
+        // Adapter: Redis-compatible KV client over hiredis, and a managed redis-server.
+        .target(name: "OnlineCFKV", dependencies: ["CHiredis"]),
+        // Runtime: input, state, emission, checkpoints; wires core and adapters.
+        .target(name: "OnlineCFRuntime", dependencies: ["OnlineCFCore", "OnlineCFKV"]),
+        // Thin CLI.
+        .executableTarget(
+            name: "onlinecf",
+            dependencies: [
+                "OnlineCFRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "OnlineCFCoreTests", dependencies: ["OnlineCFCore"]),
+        .testTarget(name: "OnlineCFKVTests", dependencies: ["OnlineCFKV"]),
+        .testTarget(name: "OnlineCFRuntimeTests", dependencies: ["OnlineCFRuntime", "onlinecf"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

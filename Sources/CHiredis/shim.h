@@ -1,0 +1,4 @@
+#ifndef ONLINECF_CHIREDIS_SHIM_H
+#define ONLINECF_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif

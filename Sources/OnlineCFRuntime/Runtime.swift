@@ -1,0 +1,2 @@
+import OnlineCFCore
+import OnlineCFKV

@@ -1,0 +1,2 @@
+import OnlineCFRuntime
+print("onlinecf")
