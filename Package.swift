@@ -33,9 +33,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "OnlineCFCoreTests", dependencies: ["OnlineCFCore"]),
+        // Shared by the tests: the brute-force oracle and a redis-server harness.
+        .target(name: "OnlineCFTestSupport", dependencies: ["OnlineCFCore", "OnlineCFKV"], path: "Tests/OnlineCFTestSupport"),
+        .testTarget(name: "OnlineCFCoreTests", dependencies: ["OnlineCFCore", "OnlineCFTestSupport"]),
         .testTarget(name: "OnlineCFKVTests", dependencies: ["OnlineCFKV"]),
-        .testTarget(name: "OnlineCFRuntimeTests", dependencies: ["OnlineCFRuntime", "onlinecf"]),
+        .testTarget(name: "OnlineCFRuntimeTests", dependencies: ["OnlineCFRuntime", "OnlineCFTestSupport", "onlinecf"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,2 +1,7 @@
 import CHiredis
-public enum OnlineCFKVInfo { public static var hiredisVersion: String { "\(HIREDIS_MAJOR).\(HIREDIS_MINOR).\(HIREDIS_PATCH)" } }
+
+/// Build information about the KV adapter. Values are compile-time constants.
+public enum OnlineCFKVInfo {
+    /// Version of the hiredis headers this module was compiled against, e.g. `0.14.1`.
+    public static var hiredisVersion: String { "\(HIREDIS_MAJOR).\(HIREDIS_MINOR).\(HIREDIS_PATCH)" }
+}

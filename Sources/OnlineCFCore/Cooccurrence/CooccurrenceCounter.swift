@@ -1,0 +1,93 @@
+/// Binary co-occurrence of entities within baskets, maintained incrementally.
+///
+/// One mechanism serves three algorithms: ItemCF (baskets = users, entities = items),
+/// u2u (baskets = items, entities = users) and a2a (baskets = users, entities = authors).
+///
+/// For every new (basket, entity) pair passed to ``addNewPair(basket:entity:)``:
+/// - `degree(e) += 1`: the number of baskets that hold `e`;
+/// - `C(e, o) += 1` and `C(o, e) += 1` for each `o` among the basket's last `window`
+///   distinct entities before `e` (all of them when `window == 0`).
+///
+/// So with `window == 0`, `C(a, b)` is exactly the number of baskets holding both `a`
+/// and `b`. With a bound `H`, `C(a, b)` counts the baskets in which `a` and `b` arrived
+/// fewer than `H + 1` distinct entities apart. The caller guarantees each pair is new
+/// (deduplication belongs to the model, which sees all counters).
+public struct CooccurrenceCounter: Sendable {
+    /// How many of a basket's most recent entities a new entity pairs with; 0 = all.
+    public let window: Int
+    /// `degrees[e]`: number of baskets holding entity `e`.
+    public private(set) var degrees: [UInt32] = []
+    /// `rows[e]`: neighbour → co-occurrence count.
+    public private(set) var rows: [CountRow] = []
+    private var recent: [[UInt32]] = []
+    /// Entities whose row changed since the last `clearChanges()`.
+    public private(set) var rowChanged = DirtySet()
+    /// Entities whose degree changed since the last `clearChanges()`.
+    public private(set) var degreeChanged = DirtySet()
+    /// Total pair increments applied (each unordered pair counted once).
+    public private(set) var pairUpdates: Int = 0
+
+    public init(window: Int) {
+        precondition(window >= 0)
+        self.window = window
+    }
+
+    /// The number of entities with an index.
+    public var entityCount: Int { degrees.count }
+
+    @inline(__always)
+    public func degree(_ entity: UInt32) -> UInt32 {
+        Int(entity) < degrees.count ? degrees[Int(entity)] : 0
+    }
+
+    /// Records that `basket` now holds `entity` (which it did not hold before).
+    public mutating func addNewPair(basket: UInt32, entity: UInt32) {
+        let e = Int(entity), b = Int(basket)
+        if e >= degrees.count {
+            degrees.append(contentsOf: repeatElement(0, count: e + 1 - degrees.count))
+            rows.append(contentsOf: repeatElement(CountRow(), count: e + 1 - rows.count))
+        }
+        if b >= recent.count { recent.append(contentsOf: repeatElement([], count: b + 1 - recent.count)) }
+        degrees[e] += 1
+        degreeChanged.insert(entity)
+        let others = recent[b]
+        if !others.isEmpty {
+            rowChanged.insert(entity)
+            for o in others {
+                rows[e].increment(o)
+                rows[Int(o)].increment(entity)
+                rowChanged.insert(o)
+            }
+            pairUpdates += others.count
+        }
+        if window > 0 && others.count >= window {
+            recent[b].removeFirst(others.count - window + 1)
+        }
+        recent[b].append(entity)
+    }
+
+    /// Entities whose list under a measure may have changed since the last
+    /// `clearChanges()`: those whose row changed, plus, for measures normalised by
+    /// degrees, those whose degree changed and every neighbour of such an entity.
+    public func changedEntities(normalised: Bool) -> [UInt32] {
+        var set = DirtySet()
+        for e in rowChanged.members { set.insert(e) }
+        if normalised {
+            for e in degreeChanged.members {
+                set.insert(e)
+                rows[Int(e)].forEach { o, _ in set.insert(o) }
+            }
+        }
+        return set.members
+    }
+
+    /// Marks every entity as changed (after a parameter change, every list is stale).
+    public mutating func markAllChanged() {
+        for e in 0..<degrees.count { rowChanged.insert(UInt32(e)); degreeChanged.insert(UInt32(e)) }
+    }
+
+    public mutating func clearChanges() {
+        rowChanged.removeAll()
+        degreeChanged.removeAll()
+    }
+}

@@ -1,0 +1,55 @@
+/// Maps opaque string ids to dense `UInt32` indices and back.
+///
+/// Guarantees: the first id interned gets index 0, the next new one 1, and so on, so
+/// replaying the same ids in the same order rebuilds the same indices. An index, once
+/// given, never changes or is reused.
+public struct IdInterner: Sendable {
+    private var indexByName: [String: UInt32] = [:]
+    /// The id of each index.
+    public private(set) var names: [String] = []
+
+    public init() {}
+
+    /// The number of distinct ids seen.
+    public var count: Int { names.count }
+
+    /// The index of `name`, adding it when new.
+    @inline(__always)
+    public mutating func intern(_ name: String) -> UInt32 {
+        if let index = indexByName[name] { return index }
+        let index = UInt32(names.count)
+        indexByName[name] = index
+        names.append(name)
+        return index
+    }
+
+    /// The index of `name` if it has been seen.
+    public func index(of name: String) -> UInt32? { indexByName[name] }
+
+    /// The id of `index`.
+    @inline(__always)
+    public func name(_ index: UInt32) -> String { names[Int(index)] }
+}
+
+extension String {
+    /// Byte-wise (UTF-8) ordering: the one order OnlineCF uses for ids everywhere
+    /// (tie-breaks, export order), independent of Unicode normalisation or locale.
+    @inline(__always)
+    public func utf8Precedes(_ other: String) -> Bool {
+        var a = self, b = other
+        return a.withUTF8 { pa in b.withUTF8 { pb in
+            let n = min(pa.count, pb.count)
+            if n > 0, let ba = pa.baseAddress, let bb = pb.baseAddress {
+                let c = memcmpBytes(ba, bb, n)
+                if c != 0 { return c < 0 }
+            }
+            return pa.count < pb.count
+        } }
+    }
+}
+
+@inline(__always)
+private func memcmpBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Int {
+    for k in 0..<n where a[k] != b[k] { return a[k] < b[k] ? -1 : 1 }
+    return 0
+}

@@ -1,0 +1,49 @@
+/// What a model maintains and the bounds that keep its work per event finite.
+///
+/// A bound of 0 means unlimited. With every bound 0 (`exact`), every statistic is the
+/// exact formula over all events.
+public struct ModelParameters: Sendable, Hashable {
+    /// Algorithms maintained.
+    public var algorithms: Set<Algorithm>
+    /// ItemCF: a new item co-occurs with the user's last `itemHistory` distinct items.
+    public var itemHistory: Int
+    /// u2u: a new user of an item co-occurs with the item's last `userHistory` users.
+    public var userHistory: Int
+    /// a2a: a new author of a user co-occurs with the user's last `authorHistory` authors.
+    public var authorHistory: Int
+    /// List length.
+    public var k: Int
+
+    public static let defaultItemHistory = 50
+    public static let defaultUserHistory = 50
+    public static let defaultAuthorHistory = 50
+    public static let defaultK = 50
+
+    public init(
+        algorithms: Set<Algorithm> = Set(Algorithm.allCases),
+        itemHistory: Int = defaultItemHistory,
+        userHistory: Int = defaultUserHistory,
+        authorHistory: Int = defaultAuthorHistory,
+        k: Int = defaultK
+    ) {
+        self.algorithms = algorithms
+        self.itemHistory = itemHistory
+        self.userHistory = userHistory
+        self.authorHistory = authorHistory
+        self.k = k
+    }
+
+    /// Lifts every bound.
+    public func exact() -> ModelParameters {
+        var p = self
+        p.itemHistory = 0; p.userHistory = 0; p.authorHistory = 0
+        return p
+    }
+
+    /// A stable text naming every parameter that shapes the lists; stored beside the
+    /// state so that a run with other parameters knows every list must be rebuilt.
+    public var fingerprint: String {
+        let algos = algorithms.sorted().map(\.rawValue).joined(separator: ",")
+        return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)"
+    }
+}

@@ -1,0 +1,56 @@
+/// The names of every key OnlineCF writes, version 1. This is a public interface
+/// (documented in the README's "Key schema"): readers in any language rely on it.
+///
+/// | key | type | holds |
+/// | --- | --- | --- |
+/// | `{ns}:i2i:{algo}:{item}` | sorted set | the item's top-k neighbours → score (`algo` e.g. `itemcf:cosine`) |
+/// | `{ns}:u2u:cosine:{user}` | sorted set | the user's top-k similar users → score |
+/// | `{ns}:a2a:cosine:{author}` | sorted set | the author's top-k similar authors → score |
+/// | `{ns}:index:{algo}` | set | ids that have a non-empty list of `algo` |
+/// | `{ns}:items:author` | hash | item → author (`onlinecf items load`) |
+/// | `{ns}:meta` | hash | schema version, parameters, progress of the state |
+/// | `{ns}:log` | hash | chunk number → packed events (internal: the durable state) |
+///
+/// Ids are written as their raw UTF-8 bytes; an id may contain `:` (the id is always
+/// the part after the algorithm's prefix).
+public struct KeySchema: Sendable, Hashable {
+    public static let version = 1
+    public let namespace: String
+
+    /// Namespaces are 1–64 characters of `A–Z a–z 0–9 _ . -`, so they never need
+    /// escaping in keys or in `SCAN MATCH` patterns.
+    public init(namespace: String) throws(KeySchemaError) {
+        guard !namespace.isEmpty, namespace.utf8.count <= 64,
+              namespace.utf8.allSatisfy({ b in
+                  (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                      || b == 0x5F || b == 0x2E || b == 0x2D
+              })
+        else { throw KeySchemaError(namespace: namespace) }
+        self.namespace = namespace
+    }
+
+    public var meta: String { "\(namespace):meta" }
+    public var log: String { "\(namespace):log" }
+    public var itemAuthors: String { "\(namespace):items:author" }
+    public func index(_ algorithm: Algorithm) -> String { "\(namespace):index:\(algorithm.rawValue)" }
+
+    /// The prefix of every list key of an algorithm, ending in `:`.
+    public func listPrefix(_ algorithm: Algorithm) -> String {
+        switch algorithm.kind {
+        case .i2i: return "\(namespace):i2i:\(algorithm.rawValue):"
+        case .u2u, .a2a: return "\(namespace):\(algorithm.rawValue):"
+        }
+    }
+
+    public func list(_ algorithm: Algorithm, id: String) -> String { listPrefix(algorithm) + id }
+
+    /// A `SCAN MATCH` pattern for every key of the namespace.
+    public var allKeysPattern: String { "\(namespace):*" }
+}
+
+public struct KeySchemaError: Error, Sendable, CustomStringConvertible {
+    public var namespace: String
+    public var description: String {
+        "invalid namespace '\(namespace)': use 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'"
+    }
+}

@@ -1,0 +1,29 @@
+/// How a co-occurrence count becomes a similarity score. With `C` the co-occurrence
+/// count of a and b, and `d_a`, `d_b` their degrees:
+///
+/// | measure | score |
+/// | --- | --- |
+/// | cooccurrence | C |
+/// | cosine | C / √(d_a · d_b) |
+/// | jaccard | C / (d_a + d_b − C) |
+/// | lift | C / (d_a · d_b) |
+///
+/// Computed in `Double` exactly as written (one division, one square root), so an
+/// independent implementation of the same expression gets the same bits.
+public enum SimilarityMeasure: String, Sendable, CaseIterable {
+    case cooccurrence, cosine, jaccard, lift
+
+    /// Whether the score depends on degrees (so a degree change re-scores neighbours).
+    public var isNormalised: Bool { self != .cooccurrence }
+
+    @inline(__always)
+    public func score(count c: UInt32, degreeA da: UInt32, degreeB db: UInt32) -> Double {
+        let c = Double(c), a = Double(da), b = Double(db)
+        switch self {
+        case .cooccurrence: return c
+        case .cosine: return c / (a * b).squareRoot()
+        case .jaccard: return c / (a + b - c)
+        case .lift: return c / (a * b)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+/// A neighbour and its score.
+public struct ScoredNeighbor: Sendable, Equatable {
+    public var index: UInt32
+    public var score: Double
+    public init(index: UInt32, score: Double) { self.index = index; self.score = score }
+}
+
+/// Selects the `k` best neighbours: highest score first, ties broken by neighbour id in
+/// byte-wise (UTF-8) ascending order, so the result is deterministic and independent of
+/// the order candidates are offered in. Scores that are not > 0 are never kept.
+public struct TopKSelector {
+    public let k: Int
+    private let names: [String]
+    // Min-heap on "goodness": the root is the worst kept neighbour.
+    private var heap: [ScoredNeighbor] = []
+
+    /// `names[index]` is the id of a neighbour index (the tie-breaker).
+    public init(k: Int, names: [String]) {
+        precondition(k > 0)
+        self.k = k
+        self.names = names
+        heap.reserveCapacity(k)
+    }
+
+    @inline(__always)
+    private func better(_ a: ScoredNeighbor, _ b: ScoredNeighbor) -> Bool {
+        if a.score != b.score { return a.score > b.score }
+        return names[Int(a.index)].utf8Precedes(names[Int(b.index)])
+    }
+
+    @inline(__always)
+    public mutating func offer(_ index: UInt32, score: Double) {
+        guard score > 0 else { return }
+        let c = ScoredNeighbor(index: index, score: score)
+        if heap.count < k {
+            heap.append(c)
+            siftUp(heap.count - 1)
+        } else if better(c, heap[0]) {
+            heap[0] = c
+            siftDown(0)
+        }
+    }
+
+    /// The kept neighbours, best first; the selector is empty afterwards.
+    public mutating func take() -> [ScoredNeighbor] {
+        var out = heap
+        heap.removeAll(keepingCapacity: true)
+        out.sort { better($0, $1) }
+        return out
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var i = start
+        while i > 0 {
+            let p = (i - 1) / 2
+            if better(heap[p], heap[i]) { heap.swapAt(p, i); i = p } else { return }
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var i = start
+        let n = heap.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var worst = i
+            if l < n && better(heap[worst], heap[l]) { worst = l }
+            if r < n && better(heap[worst], heap[r]) { worst = r }
+            if worst == i { return }
+            heap.swapAt(i, worst)
+            i = worst
+        }
+    }
+}

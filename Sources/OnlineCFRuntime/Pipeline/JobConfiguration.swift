@@ -1,0 +1,54 @@
+import OnlineCFCore
+
+/// Everything a run or batch job needs to know, independent of where it came from
+/// (command-line flags now; job files later override the same fields).
+public struct JobConfiguration: Sendable {
+    /// `.stream` keeps the namespace's state and adds to it, emitting every interval;
+    /// `.batch` rebuilds the namespace from the input alone and emits once at the end.
+    public enum Mode: Sendable { case stream, batch }
+
+    public var mode: Mode = .stream
+    public var format: EventFormat = .jsonl
+    public var columns: [EventField]? = nil
+    public var parameters = ModelParameters()
+    public var emitInterval: Duration = .seconds(60)
+    /// New events per log chunk: the most uncommitted work a crash can cost (it is
+    /// re-read from a replayable source; see the README's checkpoint section).
+    public var eventsPerChunk = 50_000
+    public var deadLetterPath: String? = nil
+    /// Show a progress line on stderr (default: when stderr is a terminal).
+    public var showProgress = false
+
+    public init() {}
+}
+
+/// What a job did, printed at its end.
+public struct RunSummary: Sendable {
+    public var linesRead = 0
+    public var events = 0
+    public var newPairs = 0
+    public var malformed = 0
+    public var skipped = 0
+    public var replayedEvents = 0
+    public var emissions = 0
+    public var emission = EmissionStats()
+    public var kvCommands = 0
+    public var seconds = 0.0
+
+    public init() {}
+
+    public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
+
+    public var text: String {
+        func f(_ x: Double) -> String { String(format: "%.1f", x) }
+        var lines = [
+            "lines read: \(linesRead)  events: \(events)  new user-item pairs: \(newPairs)  malformed: \(malformed)  skipped (blank/header): \(skipped)",
+            "emissions: \(emissions)  lists written: \(emission.listsWritten)  deleted: \(emission.listsDeleted)  unchanged: \(emission.listsUnchanged)",
+            "KV commands: \(kvCommands) (\(events > 0 ? String(format: "%.3f", Double(kvCommands) / Double(events)) : "0") per event)  time: \(f(seconds)) s  (\(Int(eventsPerSecond)) events/s)",
+        ]
+        if replayedEvents > 0 { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }
+        return lines.joined(separator: "\n")
+    }
+}
+
+import Foundation

@@ -1,0 +1,157 @@
+import Foundation
+import OnlineCFCore
+import OnlineCFKV
+
+/// Reads events, applies them to the in-process model, commits them to the KV store's
+/// event log in chunks, and emits changed top-k lists every interval and at the end.
+///
+/// Guarantees:
+/// - The state is the namespace's event log: at start the job replays it (so a second
+///   `run` continues where the first stopped), and only events that changed the state
+///   are logged, each in exactly one committed chunk.
+/// - After the end of input (or a graceful shutdown) and the final emission, every list
+///   in the KV store equals its formula over all events applied to the namespace.
+/// - A malformed line is reported and counted, and the run goes on.
+/// - When the KV store is unreachable the client retries with back-off; reading stops
+///   meanwhile (back-pressure) and nothing read is dropped.
+public final class StreamJob {
+    public let configuration: JobConfiguration
+    public let store: StateStore
+    private let shutdown: ShutdownSignal
+    private let emitter: ListEmitter
+    private let reporter: MalformedLineReporter
+    private var model: CFModel
+    private var decoder: EventDecoder
+    private var meta = StateMeta()
+    private var pending: [Event] = []
+    private var summary = RunSummary()
+    private let clock = ContinuousClock()
+
+    public init(configuration: JobConfiguration, store: StateStore, shutdown: ShutdownSignal) throws {
+        self.configuration = configuration
+        self.store = store
+        self.shutdown = shutdown
+        self.emitter = ListEmitter(keys: store.keys)
+        self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
+        self.model = CFModel(parameters: configuration.parameters)
+        do {
+            self.decoder = try EventDecoder(format: configuration.format, columns: configuration.columns)
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+    }
+
+    /// Runs the job over `reader` to its end (or to a shutdown request).
+    public func run(reader: LineReader) throws -> RunSummary {
+        let start = clock.now
+        let commandsBefore = store.client.commandsSent
+        try restoreState()
+
+        let interval = configuration.emitInterval
+        var nextEmit = clock.now + interval
+        var nextProgress = clock.now + .seconds(1)
+        let streaming = configuration.mode == .stream
+        reading: while !shutdown.isRequested {
+            var ready = true
+            if streaming {
+                let untilEmit = max(0, (nextEmit - clock.now).milliseconds)
+                ready = reader.waitReadable(timeoutMillis: Int32(min(250, untilEmit)))
+            }
+            if ready {
+                let status = try reader.readAvailable(maxLines: 65_536) { line, number in
+                    self.handle(line, number)
+                }
+                if case .endOfInput = status { break reading }
+            }
+            if pending.count >= configuration.eventsPerChunk { try commit() }
+            let now = clock.now
+            if streaming && now >= nextEmit {
+                try commit()
+                try emit()
+                nextEmit = now + interval
+            }
+            if configuration.showProgress && now >= nextProgress {
+                progress(since: start)
+                nextProgress = now + .seconds(1)
+            }
+        }
+        try commit()
+        try emit()
+        reporter.finish()
+        if configuration.showProgress { progress(since: start); FileHandle.standardError.write(Data("\n".utf8)) }
+        summary.malformed = reporter.count
+        summary.kvCommands = store.client.commandsSent - commandsBefore
+        summary.seconds = (clock.now - start).seconds
+        return summary
+    }
+
+    private func handle(_ line: UnsafeBufferPointer<UInt8>, _ number: Int) {
+        summary.linesRead += 1
+        switch decoder.decode(line, lineNumber: number) {
+        case .event(let event):
+            summary.events += 1
+            if let applied = model.apply(event) {
+                pending.append(applied)
+                summary.newPairs += 1
+            }
+        case .skip:
+            summary.skipped += 1
+        case .malformed(let reason):
+            reporter.report(lineNumber: number, reason: reason, line: line)
+        }
+    }
+
+    /// Loads the namespace's state: replays the event log (marking as changed only what
+    /// was logged but not yet emitted), then the item table.
+    private func restoreState() throws {
+        if configuration.mode == .batch {
+            try store.reset()
+        }
+        meta = try store.loadMeta()
+        try store.forEachLogChunk(count: meta.logChunks) { chunk, events in
+            for event in events { model.apply(event) }
+            summary.replayedEvents += events.count
+            if chunk + 1 == meta.emittedChunks { model.clearChanges() }
+        }
+        if meta.logChunks > 0, meta.parameters != configuration.parameters.fingerprint {
+            model.markAllChanged()
+        }
+        for (item, author) in try store.loadItemAuthors() {
+            model.setAuthor(item: item, author: author)
+        }
+    }
+
+    private func commit() throws {
+        guard !pending.isEmpty else { return }
+        var next = meta
+        next.logChunks += 1
+        next.eventsCommitted += pending.count
+        next.linesCommitted += summary.linesRead - linesAtLastCommit
+        try store.commitChunk(number: meta.logChunks, events: pending, meta: next, parameters: configuration.parameters.fingerprint)
+        meta = next
+        linesAtLastCommit = summary.linesRead
+        pending.removeAll(keepingCapacity: true)
+    }
+    private var linesAtLastCommit = 0
+
+    private func emit() throws {
+        let stats = try emitter.emit(&model, store: store)
+        summary.emission += stats
+        summary.emissions += 1
+        if meta.emittedChunks != meta.logChunks || stats.listsWritten + stats.listsDeleted > 0 {
+            meta.emittedChunks = meta.logChunks
+            try store.markEmitted(emittedChunks: meta.logChunks, atMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        }
+    }
+
+    private func progress(since start: ContinuousClock.Instant) {
+        let seconds = max(0.001, (clock.now - start).seconds)
+        let text = "\r\(summary.events) events (\(Int(Double(summary.events) / seconds))/s), \(reporter.count) malformed, \(summary.emission.listsWritten) lists emitted   "
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

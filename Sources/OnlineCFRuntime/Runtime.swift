@@ -1,2 +1,0 @@
-import OnlineCFCore
-import OnlineCFKV

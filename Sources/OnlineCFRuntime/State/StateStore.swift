@@ -1,0 +1,218 @@
+import OnlineCFCore
+import OnlineCFKV
+
+/// What the KV store says about a namespace's state (the `{ns}:meta` hash).
+public struct StateMeta: Sendable, Equatable {
+    public var schema: Int?
+    public var parameters: String?
+    /// Chunks of the event log committed (chunk numbers 0..<logChunks).
+    public var logChunks: Int = 0
+    /// Chunks whose effect on the lists has been emitted.
+    public var emittedChunks: Int = 0
+    /// Input lines committed by the runs so far (for information).
+    public var linesCommitted: Int = 0
+    /// Events in the log (distinct user-item pairs).
+    public var eventsCommitted: Int = 0
+}
+
+/// The durable home of a namespace in the KV store: the event log that rebuilds the
+/// state, the emitted lists and their indexes, the item table. Every write is a
+/// MULTI/EXEC block whose effect is idempotent, so the client may resend it after a
+/// connection loss without double counting.
+public final class StateStore {
+    public let client: RedisClient
+    public let keys: KeySchema
+
+    public init(client: RedisClient, keys: KeySchema) {
+        self.client = client
+        self.keys = keys
+    }
+
+    // MARK: meta
+
+    public func loadMeta() throws -> StateMeta {
+        let reply = try client.execute(RedisCommand("HGETALL", keys.meta))
+        var fields: [String: String] = [:]
+        let items = reply.array ?? []
+        var i = 0
+        while i + 1 < items.count {
+            if let k = items[i].string, let v = items[i + 1].string { fields[k] = v }
+            i += 2
+        }
+        var meta = StateMeta()
+        meta.schema = fields["schema"].flatMap { Int($0) }
+        meta.parameters = fields["parameters"]
+        meta.logChunks = fields["log_chunks"].flatMap { Int($0) } ?? 0
+        meta.emittedChunks = fields["emitted_chunks"].flatMap { Int($0) } ?? 0
+        meta.linesCommitted = fields["lines_committed"].flatMap { Int($0) } ?? 0
+        meta.eventsCommitted = fields["events_committed"].flatMap { Int($0) } ?? 0
+        if let schema = meta.schema, schema != KeySchema.version {
+            throw RuntimeError("namespace '\(keys.namespace)' holds key schema version \(schema); this build reads version \(KeySchema.version). Use another --namespace, or 'onlinecf reset' to start over.")
+        }
+        return meta
+    }
+
+    // MARK: event log
+
+    /// Reads every committed chunk in order and hands its events to `body`.
+    public func forEachLogChunk(count: Int, _ body: (_ chunk: Int, [Event]) throws -> Void) throws {
+        var next = 0
+        while next < count {
+            let end = min(count, next + 64)
+            let replies = try client.pipeline((next..<end).map { RedisCommand("HGET", keys.log, String($0)) })
+            for (offset, reply) in replies.enumerated() {
+                let chunk = next + offset
+                guard let bytes = reply.bytes else {
+                    throw RuntimeError("event log chunk \(chunk) of namespace '\(keys.namespace)' is missing (\(reply)); the state is damaged: 'onlinecf reset' and backfill with 'onlinecf batch'")
+                }
+                try body(chunk, try EventLogCodec.decode(bytes))
+            }
+            next = end
+        }
+    }
+
+    /// Commits one chunk of new events and the progress counters, atomically.
+    public func commitChunk(number: Int, events: [Event], meta: StateMeta, parameters: String) throws {
+        var hset = RedisCommand("HSET", keys.meta, "schema", String(KeySchema.version), "parameters", parameters)
+        hset.append(string: "log_chunks"); hset.append(string: String(meta.logChunks))
+        hset.append(string: "lines_committed"); hset.append(string: String(meta.linesCommitted))
+        hset.append(string: "events_committed"); hset.append(string: String(meta.eventsCommitted))
+        var commands = [RedisCommand("MULTI")]
+        if !events.isEmpty {
+            var log = RedisCommand("HSET", keys.log, String(number))
+            log.append(bytes: EventLogCodec.encode(events))
+            commands.append(log)
+        }
+        commands.append(hset)
+        commands.append(RedisCommand("EXEC"))
+        try checkTransaction(try client.pipeline(commands), what: "commit of event log chunk \(number)")
+    }
+
+    /// Records that the lists reflect every chunk below `emittedChunks`.
+    public func markEmitted(emittedChunks: Int, atMillis: Int64) throws {
+        _ = try client.execute(RedisCommand("HSET", keys.meta, "emitted_chunks", String(emittedChunks), "emitted_at_ms", String(atMillis)))
+    }
+
+    // MARK: lists
+
+    /// Runs a pipeline of MULTI … EXEC blocks and checks every reply.
+    public func writeTransactions(_ commands: [RedisCommand]) throws {
+        try checkTransaction(try client.pipeline(commands), what: "list emission")
+    }
+
+    private func checkTransaction(_ replies: [RESPValue], what: String) throws {
+        for reply in replies {
+            if case .error(let message) = reply {
+                throw RuntimeError("\(what) failed: \(message)")
+            }
+            if case .array(let inner) = reply, let bad = inner.first(where: \.isError) {
+                throw RuntimeError("\(what) failed: \(bad)")
+            }
+        }
+    }
+
+    /// The ids that have a list of `algorithm`, in byte-wise order.
+    public func listIds(_ algorithm: Algorithm) throws -> [String] {
+        var ids: [String] = []
+        var cursor = "0"
+        repeat {
+            let reply = try client.execute(RedisCommand("SSCAN", keys.index(algorithm), cursor, "COUNT", "10000"))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
+                throw RuntimeError("unexpected SSCAN reply: \(reply)")
+            }
+            cursor = next
+            for member in parts[1].array ?? [] { if let s = member.string { ids.append(s) } }
+        } while cursor != "0"
+        ids.sort { $0.utf8Precedes($1) }
+        return ids
+    }
+
+    /// Reads lists: best first, ties by neighbour id (byte-wise). `limit` 0 = whole list.
+    public func readLists(_ algorithm: Algorithm, ids: [String], limit: Int = 0) throws -> [[(String, Double)]] {
+        var out: [[(String, Double)]] = []
+        out.reserveCapacity(ids.count)
+        var start = 0
+        while start < ids.count {
+            let end = min(ids.count, start + 512)
+            let commands = ids[start..<end].map {
+                RedisCommand("ZRANGE", keys.list(algorithm, id: $0), "0", String(limit > 0 ? limit - 1 : -1), "REV", "WITHSCORES")
+            }
+            for reply in try client.pipeline(commands) {
+                if case .error(let message) = reply { throw RuntimeError("reading lists failed: \(message)") }
+                let flat = reply.array ?? []
+                var entries: [(String, Double)] = []
+                entries.reserveCapacity(flat.count / 2)
+                var i = 0
+                while i + 1 < flat.count {
+                    if let member = flat[i].string, let score = flat[i + 1].double { entries.append((member, score)) }
+                    i += 2
+                }
+                entries.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.utf8Precedes($1.0) }
+                out.append(entries)
+            }
+            start = end
+        }
+        return out
+    }
+
+    // MARK: item table
+
+    /// Every item → author pair of the item table.
+    public func loadItemAuthors() throws -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        var cursor = "0"
+        repeat {
+            let reply = try client.execute(RedisCommand("HSCAN", keys.itemAuthors, cursor, "COUNT", "10000"))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
+                throw RuntimeError("unexpected HSCAN reply: \(reply)")
+            }
+            cursor = next
+            let flat = parts[1].array ?? []
+            var i = 0
+            while i + 1 < flat.count {
+                if let item = flat[i].string, let author = flat[i + 1].string { pairs.append((item, author)) }
+                i += 2
+            }
+        } while cursor != "0"
+        return pairs
+    }
+
+    public func storeItemAuthors(_ pairs: [(String, String)]) throws {
+        var commands: [RedisCommand] = []
+        var start = 0
+        while start < pairs.count {
+            var command = RedisCommand("HSET", keys.itemAuthors)
+            for (item, author) in pairs[start..<min(pairs.count, start + 1000)] {
+                command.append(string: item); command.append(string: author)
+            }
+            commands.append(command)
+            start += 1000
+        }
+        for reply in try client.pipeline(commands) where reply.isError {
+            throw RuntimeError("storing the item table failed: \(reply)")
+        }
+    }
+
+    // MARK: reset
+
+    /// Deletes every key of the namespace. Returns how many were deleted.
+    @discardableResult
+    public func reset() throws -> Int {
+        var deleted = 0
+        var cursor = "0"
+        repeat {
+            let reply = try client.execute(RedisCommand("SCAN", cursor, "MATCH", keys.allKeysPattern, "COUNT", "1000"))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
+                throw RuntimeError("unexpected SCAN reply: \(reply)")
+            }
+            cursor = next
+            let found = (parts[1].array ?? []).compactMap(\.bytes)
+            if !found.isEmpty {
+                var command = RedisCommand("DEL")
+                for key in found { command.append(bytes: key) }
+                deleted += Int(try client.execute(command).int ?? 0)
+            }
+        } while cursor != "0"
+        return deleted
+    }
+}

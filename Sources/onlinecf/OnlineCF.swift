@@ -1,0 +1,21 @@
+import ArgumentParser
+
+@main
+struct OnlineCF: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "onlinecf",
+        abstract: "Online collaborative filtering: fresh i2i, u2u and a2a lists from a stream of user events, kept in Redis.",
+        discussion: """
+        Pipe events in and read lists back:
+          onlinecf gen --events 100000 | onlinecf run
+          onlinecf i2i i42 --algo itemcf:cosine
+
+        With no --redis, onlinecf starts a private redis-server in ./.onlinecf (or $ONLINECF_HOME) \
+        and stops it when the command ends; its data stays there for the next command.
+        """,
+        version: "0.1.0",
+        subcommands: [
+            Run.self, Batch.self, Export.self, I2I.self, U2U.self, A2A.self, Items.self, Gen.self, Reset.self,
+        ]
+    )
+}

@@ -1,2 +1,0 @@
-import OnlineCFRuntime
-print("onlinecf")
