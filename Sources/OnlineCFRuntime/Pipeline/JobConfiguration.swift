@@ -34,6 +34,8 @@ public struct RunSummary: Sendable {
     public var emission = EmissionStats()
     public var kvCommands = 0
     public var seconds = 0.0
+    /// Parts of `seconds`: restoring the state, committing the log, emitting lists.
+    public var restoreSeconds = 0.0, commitSeconds = 0.0, emitSeconds = 0.0
 
     public init() {}
 
@@ -44,7 +46,7 @@ public struct RunSummary: Sendable {
         var lines = [
             "lines read: \(linesRead)  events: \(events)  new user-item pairs: \(newPairs)  malformed: \(malformed)  skipped (blank/header): \(skipped)",
             "emissions: \(emissions)  lists written: \(emission.listsWritten)  deleted: \(emission.listsDeleted)  unchanged: \(emission.listsUnchanged)",
-            "KV commands: \(kvCommands) (\(events > 0 ? String(format: "%.3f", Double(kvCommands) / Double(events)) : "0") per event)  time: \(f(seconds)) s  (\(Int(eventsPerSecond)) events/s)",
+            "KV commands: \(kvCommands) (\(events > 0 ? String(format: "%.3f", Double(kvCommands) / Double(events)) : "0") per event)  time: \(f(seconds)) s  (\(Int(eventsPerSecond)) events/s; restore \(f(restoreSeconds)) s, commit \(f(commitSeconds)) s, emit \(f(emitSeconds)) s)",
         ]
         if replayedEvents > 0 { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }
         return lines.joined(separator: "\n")

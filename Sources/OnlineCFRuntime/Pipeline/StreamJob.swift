@@ -61,7 +61,15 @@ public final class StreamJob {
                 let status = try reader.readAvailable(maxLines: 65_536) { line, number in
                     self.handle(line, number)
                 }
-                if case .endOfInput = status { break reading }
+                if case .endOfInput = status {
+                    if let error = reader.readError {
+                        throw RuntimeError("reading the input failed: \(String(cString: strerror(error))); \(summary.linesRead) lines were read and are committed")
+                    }
+                    break reading
+                }
+                if let problem = decoder.headerProblem {
+                    throw RuntimeError("line 1: \(problem). Pass --columns to name the columns, or use --format tsv")
+                }
             }
             if pending.count >= configuration.eventsPerChunk { try commit() }
             let now = clock.now
@@ -107,6 +115,8 @@ public final class StreamJob {
         if configuration.mode == .batch {
             try store.reset()
         }
+        let started = clock.now
+        defer { summary.restoreSeconds = (clock.now - started).seconds }
         meta = try store.loadMeta()
         try store.forEachLogChunk(count: meta.logChunks) { chunk, events in
             for event in events { model.apply(event) }
@@ -123,6 +133,8 @@ public final class StreamJob {
 
     private func commit() throws {
         guard !pending.isEmpty else { return }
+        let started = clock.now
+        defer { summary.commitSeconds += (clock.now - started).seconds }
         var next = meta
         next.logChunks += 1
         next.eventsCommitted += pending.count
@@ -135,6 +147,8 @@ public final class StreamJob {
     private var linesAtLastCommit = 0
 
     private func emit() throws {
+        let started = clock.now
+        defer { summary.emitSeconds += (clock.now - started).seconds }
         let stats = try emitter.emit(&model, store: store)
         summary.emission += stats
         summary.emissions += 1
