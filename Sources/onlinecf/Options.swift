@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OnlineCFCore
 import OnlineCFRuntime
+import OnlineCFKV
 
 /// Where the KV store is.
 struct KVOptions: ParsableArguments {
@@ -16,9 +17,11 @@ struct KVOptions: ParsableArguments {
     @Option(name: .long, help: "Folder of the private redis-server (socket, data, log). Default: $ONLINECF_HOME or ./.onlinecf")
     var stateDir: String?
 
-    func open(shutdown: ShutdownSignal = .none()) throws -> (KVHandle, StateStore) {
+    /// Opens the store. Jobs (`retryForever`) wait out an outage; queries give up after 10 s.
+    func open(shutdown: ShutdownSignal = .none(), retryForever: Bool = false) throws -> (KVHandle, StateStore) {
         let keys = try KeySchema(namespace: namespace)
-        let handle = try KVHandle.open(KVLocation(url: redis, stateDirectory: stateDir), shouldGiveUp: { shutdown.isRequested })
+        let retry = retryForever ? RetryPolicy.default : RetryPolicy(maxElapsed: .seconds(10))
+        let handle = try KVHandle.open(KVLocation(url: redis, stateDirectory: stateDir), retry: retry, shouldGiveUp: { shutdown.isRequested })
         return (handle, StateStore(client: handle.client, keys: keys))
     }
 }

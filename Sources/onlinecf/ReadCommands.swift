@@ -24,7 +24,8 @@ struct Export: ParsableCommand {
             while start < ids.count {
                 let slice = Array(ids[start..<min(ids.count, start + 4096)])
                 for (id, list) in zip(slice, try store.readLists(algo, ids: slice)) {
-                    for (neighbour, score) in list { out.write("\(id)\t\(neighbour)\t\(score)\n") }
+                    let escapedId = TSVEscaping.escape(id)
+                    for (neighbour, score) in list { out.write("\(escapedId)\t\(TSVEscaping.escape(neighbour))\t\(score)\n") }
                 }
                 start += 4096
             }
@@ -50,7 +51,7 @@ struct ListQuery: ParsableArguments {
                 return
             }
             var out = StandardOutput()
-            for (neighbour, score) in list { out.write("\(neighbour)\t\(score)\n") }
+            for (neighbour, score) in list { out.write("\(TSVEscaping.escape(neighbour))\t\(score)\n") }
             out.flush()
         }
     }

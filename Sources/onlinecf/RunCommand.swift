@@ -76,7 +76,7 @@ struct Batch: ParsableCommand {
 func runJob(_ configuration: JobConfiguration, kv: KVOptions, fd: Int32) throws {
     let shutdown = ShutdownSignal()
     try reportingErrors {
-        let (handle, store) = try kv.open(shutdown: shutdown)
+        let (handle, store) = try kv.open(shutdown: shutdown, retryForever: true)
         defer { handle.close() }
         let job = try StreamJob(configuration: configuration, store: store, shutdown: shutdown)
         let summary = try job.run(reader: LineReader(fileDescriptor: fd))

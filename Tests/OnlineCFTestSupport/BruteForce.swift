@@ -38,23 +38,33 @@ public enum BruteForce {
             }
             if seenPairs.insert([basket, entity]).inserted { baskets[basket, default: []].append(entity) }
         }
-        var degree: [String: Int] = [:]
-        var count: [String: [String: Int]] = [:]
+        // Count with local integer ids: a dense matrix when small, rows of dictionaries otherwise.
+        var ids: [String: Int] = [:]
+        var names: [String] = []
+        for (_, entities) in baskets { for e in entities where ids[e] == nil { ids[e] = names.count; names.append(e) } }
+        let n = names.count
+        var degree = [Int](repeating: 0, count: n)
+        let dense = n <= 6000
+        var matrix = [Int32](repeating: 0, count: dense ? n * n : 0)
+        var rows = [[Int: Int]](repeating: [:], count: dense ? 0 : n)
         for (_, entities) in baskets {
-            for (p, a) in entities.enumerated() {
-                degree[a, default: 0] += 1
-                for q in (p + 1)..<max(p + 1, entities.count) where window == 0 || q - p <= window {
-                    let b = entities[q]
-                    count[a, default: [:]][b, default: 0] += 1
-                    count[b, default: [:]][a, default: 0] += 1
+            let local = entities.map { ids[$0]! }
+            for (p, a) in local.enumerated() {
+                degree[a] += 1
+                var q = p + 1
+                while q < local.count && (window == 0 || q - p <= window) {
+                    let b = local[q]
+                    if dense { matrix[a * n + b] += 1; matrix[b * n + a] += 1 } else { rows[a][b, default: 0] += 1; rows[b][a, default: 0] += 1 }
+                    q += 1
                 }
             }
         }
+        let nameBytes = names.map { Array($0.utf8) }
         var result: [String: List] = [:]
-        for (a, row) in count {
-            var list: List = []
-            for (b, c) in row {
-                let cd = Double(c), da = Double(degree[a]!), db = Double(degree[b]!)
+        for a in 0..<n {
+            var list: [(b: Int, score: Double)] = []
+            func add(_ b: Int, _ c: Int) {
+                let cd = Double(c), da = Double(degree[a]), db = Double(degree[b])
                 let score: Double
                 switch algorithm.measure {
                 case .cooccurrence: score = cd
@@ -64,8 +74,9 @@ public enum BruteForce {
                 }
                 if score > 0 { list.append((b, score)) }
             }
-            list.sort { $0.score != $1.score ? $0.score > $1.score : Array($0.id.utf8).lexicographicallyPrecedes(Array($1.id.utf8)) }
-            if !list.isEmpty { result[a] = Array(list.prefix(k)) }
+            if dense { for b in 0..<n where matrix[a * n + b] > 0 { add(b, Int(matrix[a * n + b])) } } else { for (b, c) in rows[a] { add(b, c) } }
+            list.sort { $0.score != $1.score ? $0.score > $1.score : nameBytes[$0.b].lexicographicallyPrecedes(nameBytes[$1.b]) }
+            if !list.isEmpty { result[names[a]] = list.prefix(k).map { (names[$0.b], $0.score) } }
         }
         return result
     }

@@ -38,21 +38,23 @@ public final class KVHandle {
 
     /// Opens the KV store at `location`. With no URL, reuses the private server if one
     /// is already answering on its socket, else starts one.
-    public static func open(_ location: KVLocation, log: @escaping @Sendable (String) -> Void = stderrLine,
+    /// `retry` applies to every command: jobs keep the default (retry until the store is
+    /// back, which is the back-pressure), one-shot queries give up after a few seconds.
+    public static func open(_ location: KVLocation, retry: RetryPolicy = .default, log: @escaping @Sendable (String) -> Void = stderrLine,
                             shouldGiveUp: @escaping () -> Bool = { false }) throws -> KVHandle {
         if let url = location.url {
             let endpoint = try RedisEndpoint(url: url)
-            let client = RedisClient(endpoint: endpoint, log: log, shouldGiveUp: shouldGiveUp)
+            let client = RedisClient(endpoint: endpoint, retry: retry, log: log, shouldGiveUp: shouldGiveUp)
             return KVHandle(client: client, server: nil, displayName: endpoint.displayName)
         }
         let socket = location.stateDirectory + "/redis.sock"
         let existing = try RedisEndpoint(url: "unix://" + socket)
         if FileManager.default.fileExists(atPath: socket), isRedisAlive(endpoint: existing) {
-            return KVHandle(client: RedisClient(endpoint: existing, log: log, shouldGiveUp: shouldGiveUp),
+            return KVHandle(client: RedisClient(endpoint: existing, retry: retry, log: log, shouldGiveUp: shouldGiveUp),
                             server: nil, displayName: "private redis at \(socket) (shared)")
         }
         let server = try RedisServerProcess.start(directory: location.stateDirectory, unixSocket: socket)
-        let client = RedisClient(endpoint: server.endpoint, log: log, shouldGiveUp: shouldGiveUp)
+        let client = RedisClient(endpoint: server.endpoint, retry: retry, log: log, shouldGiveUp: shouldGiveUp)
         return KVHandle(client: client, server: server, displayName: "private redis at \(socket)")
     }
 
