@@ -93,11 +93,11 @@ func expectEqualLists(_ expected: [String: BruteForce.List], _ actual: [String: 
         let events = TestEvents.random(count: 1500, users: 60, items: 50, authors: 7, seed: 5)
         var model = CFModel(parameters: ModelParameters().exact())
         for e in events.prefix(1000) { model.apply(e) }
-        model.clearChanges()
+        model.clearChanges(full: true)
         let before = Dictionary(uniqueKeysWithValues: Algorithm.allCases.map { ($0, modelLists(model, $0)) })
         for e in events.suffix(500) { model.apply(e) }
         var changed: [Algorithm: Set<String>] = [:]
-        for (algorithm, entities) in model.changedEntities() {
+        for (algorithm, entities) in model.changedEntities(full: true) {
             let names = model.names(for: algorithm.kind)
             changed[algorithm] = Set(entities.map { names[Int($0)] })
         }

@@ -24,6 +24,9 @@ public struct CooccurrenceCounter: Sendable {
     public private(set) var rowChanged = DirtySet()
     /// Entities whose degree changed since the last `clearChanges()`.
     public private(set) var degreeChanged = DirtySet()
+    /// Entities whose degree changed since the last `clearChanges(full: true)`: their
+    /// neighbours' normalised scores changed too.
+    public private(set) var degreeChangedSinceFull = DirtySet()
     /// Total pair increments applied (each unordered pair counted once).
     public private(set) var pairUpdates: Int = 0
 
@@ -50,6 +53,7 @@ public struct CooccurrenceCounter: Sendable {
         if b >= recent.count { recent.append(contentsOf: repeatElement([], count: b + 1 - recent.count)) }
         degrees[e] += 1
         degreeChanged.insert(entity)
+        degreeChangedSinceFull.insert(entity)
         let others = recent[b]
         if !others.isEmpty {
             rowChanged.insert(entity)
@@ -66,16 +70,23 @@ public struct CooccurrenceCounter: Sendable {
         recent[b].append(entity)
     }
 
-    /// Entities whose list under a measure may have changed since the last
-    /// `clearChanges()`: those whose row changed, plus, for measures normalised by
-    /// degrees, those whose degree changed and every neighbour of such an entity.
-    public func changedEntities(normalised: Bool) -> [UInt32] {
+    /// Entities whose list under a measure may have changed.
+    ///
+    /// Touched entities (`full == false`): those whose row changed, and for measures
+    /// normalised by degrees those whose own degree changed, since the last
+    /// `clearChanges`. All of them (`full == true`): in addition, for normalised
+    /// measures, every neighbour of an entity whose degree changed since the last full
+    /// clear, since the neighbour's score for it changed.
+    public func changedEntities(normalised: Bool, full: Bool) -> [UInt32] {
         var set = DirtySet()
         for e in rowChanged.members { set.insert(e) }
         if normalised {
-            for e in degreeChanged.members {
-                set.insert(e)
-                rows[Int(e)].forEach { o, _ in set.insert(o) }
+            for e in degreeChanged.members { set.insert(e) }
+            if full {
+                for e in degreeChangedSinceFull.members {
+                    set.insert(e)
+                    rows[Int(e)].forEach { o, _ in set.insert(o) }
+                }
             }
         }
         return set.members
@@ -83,11 +94,15 @@ public struct CooccurrenceCounter: Sendable {
 
     /// Marks every entity as changed (after a parameter change, every list is stale).
     public mutating func markAllChanged() {
-        for e in 0..<degrees.count { rowChanged.insert(UInt32(e)); degreeChanged.insert(UInt32(e)) }
+        for e in 0..<degrees.count {
+            rowChanged.insert(UInt32(e)); degreeChanged.insert(UInt32(e)); degreeChangedSinceFull.insert(UInt32(e))
+        }
     }
 
-    public mutating func clearChanges() {
+    /// Forgets the changes reported by `changedEntities(normalised:full:)` with the same `full`.
+    public mutating func clearChanges(full: Bool) {
         rowChanged.removeAll()
         degreeChanged.removeAll()
+        if full { degreeChangedSinceFull.removeAll() }
     }
 }

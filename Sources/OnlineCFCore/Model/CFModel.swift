@@ -124,16 +124,17 @@ public struct CFModel: Sendable {
     }
 
     /// For each maintained algorithm, the entities whose list may have changed since the
-    /// last ``clearChanges()`` (see ``CooccurrenceCounter/changedEntities(normalised:)``).
-    public func changedEntities() -> [(Algorithm, [UInt32])] {
+    /// last ``clearChanges(full:)``: touched ones only, or all of them with `full` (see
+    /// ``CooccurrenceCounter/changedEntities(normalised:full:)``).
+    public func changedEntities(full: Bool) -> [(Algorithm, [UInt32])] {
         parameters.algorithms.sorted().compactMap { algorithm in
             guard let counter = counter(for: algorithm) else { return nil }
-            return (algorithm, counter.changedEntities(normalised: algorithm.measure.isNormalised))
+            return (algorithm, counter.changedEntities(normalised: algorithm.measure.isNormalised, full: full))
         }
     }
 
-    public mutating func clearChanges() {
-        itemCF?.clearChanges(); u2u?.clearChanges(); a2a?.clearChanges()
+    public mutating func clearChanges(full: Bool) {
+        itemCF?.clearChanges(full: full); u2u?.clearChanges(full: full); a2a?.clearChanges(full: full)
     }
 
     /// Marks every list as changed.

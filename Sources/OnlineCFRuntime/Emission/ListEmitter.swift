@@ -1,7 +1,7 @@
 import OnlineCFCore
 import OnlineCFKV
 
-/// Counts of one emission.
+/// Counts of emissions.
 public struct EmissionStats: Sendable {
     public var listsWritten = 0
     public var listsDeleted = 0
@@ -12,20 +12,32 @@ public struct EmissionStats: Sendable {
     }
 }
 
-/// Writes the top-k lists whose content changed into the KV store.
+/// Turns the model's changed entities into list slices for the ``ListWriter``.
 ///
-/// Guarantees: each list is replaced inside a MULTI/EXEC block (DEL then ZADD), so a
-/// reader sees the old list or the new one, never a mix; an empty list deletes the key
-/// and removes the id from the algorithm's index; a list whose content equals the one
-/// this emitter last wrote is not written again.
+/// An emission starts with ``begin(_:full:logChunks:)``, which takes the set of changed
+/// entities and clears the model's change marks; ``advance(_:blocking:)`` then computes
+/// lists slice by slice from the model as it is at that moment (so a list is never older
+/// than the emission's start) and hands them to the writer while it has room. A list
+/// whose content equals the one last written is skipped. The last slice records how many
+/// log chunks the lists reflect.
+///
+/// Intermediate emissions are `full: false` (touched entities only); the final one at
+/// the end of input or shutdown is `full: true`, so that afterwards every list equals its
+/// formula (see ``CooccurrenceCounter/changedEntities(normalised:full:)``).
 public final class ListEmitter {
-    public let keys: KeySchema
+    public let writer: ListWriter
+    public private(set) var stats = EmissionStats()
+    public private(set) var emissions = 0
     private var fingerprints: [Algorithm: [UInt64]] = [:]
-    /// Lists per MULTI/EXEC block, and lists per pipeline round.
-    private let listsPerTransaction = 256
-    private let listsPerRound = 16_384
+    private var work: [(Algorithm, [UInt32])] = []
+    private var algorithmPosition = 0, entityPosition = 0
+    private var emittedChunks = 0
+    private var full = false
+    public private(set) var isEmitting = false
+    /// Lists per slice.
+    public var listsPerSlice = 4096
 
-    public init(keys: KeySchema) { self.keys = keys }
+    public init(writer: ListWriter) { self.writer = writer }
 
     private static let emptyFingerprint: UInt64 = 1
 
@@ -39,72 +51,51 @@ public final class ListEmitter {
         return h <= emptyFingerprint ? h &+ 2 : h
     }
 
-    /// Emits every changed list of `model` and clears its change marks.
-    public func emit(_ model: inout CFModel, store: StateStore) throws -> EmissionStats {
-        var stats = EmissionStats()
-        for (algorithm, entities) in model.changedEntities() where !entities.isEmpty {
-            stats += try emit(algorithm, entities: entities, model: model, store: store)
-        }
-        model.clearChanges()
-        return stats
+    /// Starts an emission of the lists changed since the last one.
+    public func begin(_ model: inout CFModel, full: Bool, logChunks: Int) {
+        precondition(!isEmitting)
+        work = model.changedEntities(full: full).filter { !$0.1.isEmpty }
+        model.clearChanges(full: full)
+        algorithmPosition = 0; entityPosition = 0
+        emittedChunks = logChunks
+        self.full = full
+        isEmitting = true
+        emissions += 1
     }
 
-    private func emit(_ algorithm: Algorithm, entities: [UInt32], model: CFModel, store: StateStore) throws -> EmissionStats {
-        var stats = EmissionStats()
-        let names = model.names(for: algorithm.kind)
-        var known = fingerprints[algorithm] ?? []
-        if known.count < names.count { known.append(contentsOf: repeatElement(0, count: names.count - known.count)) }
-        var selector = TopKSelector(k: model.parameters.k, names: names)
-        let prefix = Array(keys.listPrefix(algorithm).utf8)
-        let indexKey = keys.index(algorithm)
-
-        var round: [RedisCommand] = []
-        var added = RedisCommand("SADD", indexKey), removed = RedisCommand("SREM", indexKey)
-        var inTransaction = 0, inRound = 0
-        func closeTransaction() {
-            guard inTransaction > 0 else { return }
-            if added.arguments.count > 2 { round.append(added) }
-            if removed.arguments.count > 2 { round.append(removed) }
-            round.append(RedisCommand("EXEC"))
-            added = RedisCommand("SADD", indexKey); removed = RedisCommand("SREM", indexKey)
-            inTransaction = 0
-        }
-        func flushRound() throws {
-            closeTransaction()
-            if !round.isEmpty { try store.writeTransactions(round) }
-            round.removeAll(keepingCapacity: true)
-            inRound = 0
-        }
-
-        for entity in entities {
-            let list = model.list(algorithm, of: entity, using: &selector)
-            let fp = Self.fingerprint(list)
-            if known[Int(entity)] == fp { stats.listsUnchanged += 1; continue }
-            known[Int(entity)] = fp
-            if inTransaction == 0 { round.append(RedisCommand("MULTI")) }
-            let id = names[Int(entity)]
-            let key = prefix + Array(id.utf8)
-            round.append(RedisCommand(arguments: [Array("DEL".utf8), key]))
-            if list.isEmpty {
-                removed.append(string: id)
-                stats.listsDeleted += 1
-            } else {
-                var zadd = RedisCommand(arguments: [Array("ZADD".utf8), key])
-                zadd.arguments.reserveCapacity(2 + 2 * list.count)
-                for n in list {
-                    zadd.append(string: String(n.score))
-                    zadd.append(string: names[Int(n.index)])
-                }
-                round.append(zadd)
-                added.append(string: id)
-                stats.listsWritten += 1
+    /// Computes and submits slices: while the writer has room, or (with `blocking`) until
+    /// the emission is all submitted. Returns true when the emission is all submitted.
+    @discardableResult
+    public func advance(_ model: CFModel, blocking: Bool) throws -> Bool {
+        guard isEmitting else { return true }
+        while algorithmPosition < work.count {
+            if !blocking && !writer.hasRoom { return false }
+            let (algorithm, entities) = work[algorithmPosition]
+            let names = model.names(for: algorithm.kind)
+            var known = fingerprints[algorithm] ?? []
+            if known.count < names.count { known.append(contentsOf: repeatElement(0, count: names.count - known.count)) }
+            var selector = TopKSelector(k: model.parameters.k, names: names)
+            var lists: [(entity: UInt32, neighbours: [ScoredNeighbor])] = []
+            let end = min(entities.count, entityPosition + listsPerSlice)
+            for entity in entities[entityPosition..<end] {
+                let list = model.list(algorithm, of: entity, using: &selector)
+                let fp = Self.fingerprint(list)
+                if known[Int(entity)] == fp { stats.listsUnchanged += 1; continue }
+                known[Int(entity)] = fp
+                if list.isEmpty { stats.listsDeleted += 1 } else { stats.listsWritten += 1 }
+                lists.append((entity, list))
             }
-            inTransaction += 1; inRound += 1
-            if inTransaction == listsPerTransaction { closeTransaction() }
-            if inRound >= listsPerRound { try flushRound() }
+            fingerprints[algorithm] = known
+            entityPosition = end
+            if entityPosition >= entities.count { algorithmPosition += 1; entityPosition = 0 }
+            let last = algorithmPosition >= work.count
+            if !lists.isEmpty || last {
+                try writer.submit(ListSlice(algorithm: algorithm, names: names, lists: lists, emittedChunks: last ? emittedChunks : nil, full: full))
+            }
         }
-        try flushRound()
-        fingerprints[algorithm] = known
-        return stats
+        if work.isEmpty { try writer.submit(ListSlice(algorithm: .itemcfCosine, names: [], lists: [], emittedChunks: emittedChunks, full: full)) }
+        isEmitting = false
+        work = []
+        return true
     }
 }

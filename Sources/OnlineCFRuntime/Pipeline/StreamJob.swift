@@ -19,6 +19,7 @@ public final class StreamJob {
     public let store: StateStore
     private let shutdown: ShutdownSignal
     private let emitter: ListEmitter
+    private let writer: ListWriter
     private let reporter: MalformedLineReporter
     private var model: CFModel
     private var decoder: EventDecoder
@@ -31,7 +32,8 @@ public final class StreamJob {
         self.configuration = configuration
         self.store = store
         self.shutdown = shutdown
-        self.emitter = ListEmitter(keys: store.keys)
+        self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, shouldGiveUp: { [shutdown] in shutdown.isRequested })
+        self.emitter = ListEmitter(writer: writer)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
         self.model = CFModel(parameters: configuration.parameters)
         do {
@@ -73,10 +75,17 @@ public final class StreamJob {
             }
             if pending.count >= configuration.eventsPerChunk { try commit() }
             let now = clock.now
-            if streaming && now >= nextEmit {
+            if emitter.isEmitting {
+                try advanceEmission(blocking: false)
+            } else if streaming && now >= nextEmit {
+                // An emission starts only when the previous one is written: while the
+                // KV store is slower than the interval, emissions merge instead of queueing.
                 try commit()
-                try emit()
-                nextEmit = now + interval
+                if !writer.isBusy {
+                    emitter.begin(&model, full: false, logChunks: meta.logChunks)
+                    try advanceEmission(blocking: false)
+                    nextEmit = now + interval
+                }
             }
             if configuration.showProgress && now >= nextProgress {
                 progress(since: start)
@@ -84,11 +93,11 @@ public final class StreamJob {
             }
         }
         try commit()
-        try emit()
+        try finalEmission()
         reporter.finish()
         if configuration.showProgress { progress(since: start); FileHandle.standardError.write(Data("\n".utf8)) }
         summary.malformed = reporter.count
-        summary.kvCommands = store.client.commandsSent - commandsBefore
+        summary.kvCommands += store.client.commandsSent - commandsBefore
         summary.seconds = (clock.now - start).seconds
         return summary
     }
@@ -121,7 +130,8 @@ public final class StreamJob {
         try store.forEachLogChunk(count: meta.logChunks) { chunk, events in
             for event in events { model.apply(event) }
             summary.replayedEvents += events.count
-            if chunk + 1 == meta.emittedChunks { model.clearChanges() }
+            if chunk + 1 == meta.fullEmittedChunks { model.clearChanges(full: true) }
+            if chunk + 1 == meta.emittedChunks { model.clearChanges(full: false) }
         }
         if meta.logChunks > 0, meta.parameters != configuration.parameters.fingerprint {
             model.markAllChanged()
@@ -146,21 +156,32 @@ public final class StreamJob {
     }
     private var linesAtLastCommit = 0
 
-    private func emit() throws {
+    private func advanceEmission(blocking: Bool) throws {
         let started = clock.now
         defer { summary.emitSeconds += (clock.now - started).seconds }
-        let stats = try emitter.emit(&model, store: store)
-        summary.emission += stats
-        summary.emissions += 1
-        if meta.emittedChunks != meta.logChunks || stats.listsWritten + stats.listsDeleted > 0 {
-            meta.emittedChunks = meta.logChunks
-            try store.markEmitted(emittedChunks: meta.logChunks, atMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        try emitter.advance(model, blocking: blocking)
+    }
+
+    /// Finishes any emission under way, then emits every changed list (`full`) and
+    /// waits until the writer has written it all.
+    private func finalEmission() throws {
+        let started = clock.now
+        defer {
+            summary.emitSeconds += (clock.now - started).seconds
+            writer.stop()
         }
+        try emitter.advance(model, blocking: true)
+        emitter.begin(&model, full: true, logChunks: meta.logChunks)
+        try emitter.advance(model, blocking: true)
+        try writer.waitUntilIdle()
+        summary.emission = emitter.stats
+        summary.emissions = emitter.emissions
+        summary.kvCommands += writer.commandsSent
     }
 
     private func progress(since start: ContinuousClock.Instant) {
         let seconds = max(0.001, (clock.now - start).seconds)
-        let text = "\r\(summary.events) events (\(Int(Double(summary.events) / seconds))/s), \(reporter.count) malformed, \(summary.emission.listsWritten) lists emitted   "
+        let text = "\r\(summary.events) events (\(Int(Double(summary.events) / seconds))/s), \(reporter.count) malformed, \(emitter.stats.listsWritten) lists emitted   "
         FileHandle.standardError.write(Data(text.utf8))
     }
 }

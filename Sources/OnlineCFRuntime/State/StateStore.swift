@@ -7,8 +7,10 @@ public struct StateMeta: Sendable, Equatable {
     public var parameters: String?
     /// Chunks of the event log committed (chunk numbers 0..<logChunks).
     public var logChunks: Int = 0
-    /// Chunks whose effect on the lists has been emitted.
+    /// Chunks whose effect on the lists has been emitted (touched lists at least).
     public var emittedChunks: Int = 0
+    /// Chunks whose effect on every list has been emitted (by a full emission).
+    public var fullEmittedChunks: Int = 0
     /// Input lines committed by the runs so far (for information).
     public var linesCommitted: Int = 0
     /// Events in the log (distinct user-item pairs).
@@ -44,6 +46,7 @@ public final class StateStore {
         meta.parameters = fields["parameters"]
         meta.logChunks = fields["log_chunks"].flatMap { Int($0) } ?? 0
         meta.emittedChunks = fields["emitted_chunks"].flatMap { Int($0) } ?? 0
+        meta.fullEmittedChunks = min(meta.emittedChunks, fields["full_emitted_chunks"].flatMap { Int($0) } ?? 0)
         meta.linesCommitted = fields["lines_committed"].flatMap { Int($0) } ?? 0
         meta.eventsCommitted = fields["events_committed"].flatMap { Int($0) } ?? 0
         if let schema = meta.schema, schema != KeySchema.version {
@@ -88,9 +91,12 @@ public final class StateStore {
         try checkTransaction(try client.pipeline(commands), what: "commit of event log chunk \(number)")
     }
 
-    /// Records that the lists reflect every chunk below `emittedChunks`.
-    public func markEmitted(emittedChunks: Int, atMillis: Int64) throws {
-        _ = try client.execute(RedisCommand("HSET", keys.meta, "emitted_chunks", String(emittedChunks), "emitted_at_ms", String(atMillis)))
+    /// Records that the lists reflect every chunk below `emittedChunks` (all lists when
+    /// `full`, touched ones otherwise).
+    public func markEmitted(emittedChunks: Int, full: Bool, atMillis: Int64) throws {
+        var command = RedisCommand("HSET", keys.meta, "emitted_chunks", String(emittedChunks), "emitted_at_ms", String(atMillis))
+        if full { command.append(string: "full_emitted_chunks"); command.append(string: String(emittedChunks)) }
+        _ = try client.execute(command)
     }
 
     // MARK: lists

@@ -1,0 +1,160 @@
+import Foundation
+import OnlineCFCore
+import OnlineCFKV
+
+/// Computed lists of one algorithm, ready to be written.
+public struct ListSlice: Sendable {
+    public var algorithm: Algorithm
+    /// `names[index]` is the id of an entity or neighbour index.
+    public var names: [String]
+    public var lists: [(entity: UInt32, neighbours: [ScoredNeighbor])]
+    /// When set, the writer records afterwards that the lists reflect this many log chunks.
+    public var emittedChunks: Int?
+    /// Whether that emission was full (every changed list, not only touched ones).
+    public var full = false
+}
+
+/// Writes list slices into the KV store on its own thread and connection, so reading
+/// and applying events go on while the KV store absorbs the writes.
+///
+/// Guarantees: slices are written in the order submitted; each list is replaced inside a
+/// MULTI/EXEC block (DEL then ZADD, and the index updated in the same block), so a
+/// reader sees the old list or the new one, never a mix; `submit` blocks while
+/// `capacity` slices are waiting (back-pressure); a write that fails after the client's
+/// retries is reported by the next `submit` or `waitUntilIdle`.
+public final class ListWriter: Sendable {
+    public let capacity: Int
+    // The queue and flags are only touched with `condition` locked; the class is
+    // Sendable because that lock serialises every access (NSCondition is the wait/signal
+    // primitive the standard library does not have).
+    private let shared: Shared
+
+    private final class Shared: @unchecked Sendable {
+        let condition = NSCondition()
+        var queue: [ListSlice] = []
+        var busy = false
+        var stopping = false
+        var error: (any Error)?
+        var commandsSent = 0
+    }
+
+    /// Starts the writer thread with its own client for `endpoint`.
+    public init(endpoint: RedisEndpoint, keys: KeySchema, capacity: Int = 2,
+                shouldGiveUp: @escaping @Sendable () -> Bool = { false }) {
+        self.capacity = capacity
+        let shared = Shared()
+        self.shared = shared
+        let thread = Thread {
+            let client = RedisClient(endpoint: endpoint, log: stderrLine, shouldGiveUp: shouldGiveUp)
+            let store = StateStore(client: client, keys: keys)
+            while true {
+                shared.condition.lock()
+                while shared.queue.isEmpty && !shared.stopping { shared.condition.wait() }
+                if shared.queue.isEmpty { shared.condition.unlock(); break }
+                let slice = shared.queue.removeFirst()
+                shared.busy = true
+                shared.condition.broadcast()
+                shared.condition.unlock()
+                var failure: (any Error)?
+                do {
+                    try Self.write(slice, store: store)
+                } catch {
+                    failure = error
+                }
+                shared.condition.lock()
+                shared.commandsSent = client.commandsSent
+                shared.busy = false
+                if let failure, shared.error == nil { shared.error = failure }
+                shared.condition.broadcast()
+                shared.condition.unlock()
+            }
+            client.close()
+        }
+        thread.name = "onlinecf-list-writer"
+        thread.start()
+    }
+
+    /// KV commands the writer has sent.
+    public var commandsSent: Int {
+        shared.condition.lock(); defer { shared.condition.unlock() }
+        return shared.commandsSent
+    }
+
+    /// True when a slice is queued or being written.
+    public var isBusy: Bool {
+        shared.condition.lock(); defer { shared.condition.unlock() }
+        return shared.busy || !shared.queue.isEmpty
+    }
+
+    /// True when a slice can be queued without waiting.
+    public var hasRoom: Bool {
+        shared.condition.lock(); defer { shared.condition.unlock() }
+        return shared.queue.count < capacity
+    }
+
+    /// Queues a slice, waiting while the queue is full.
+    public func submit(_ slice: ListSlice) throws {
+        shared.condition.lock(); defer { shared.condition.unlock() }
+        while shared.queue.count >= capacity && shared.error == nil { shared.condition.wait() }
+        if let error = shared.error { throw error }
+        shared.queue.append(slice)
+        shared.condition.broadcast()
+    }
+
+    /// Waits until every queued slice is written.
+    public func waitUntilIdle() throws {
+        shared.condition.lock(); defer { shared.condition.unlock() }
+        while (shared.busy || !shared.queue.isEmpty) && shared.error == nil { shared.condition.wait() }
+        if let error = shared.error { throw error }
+    }
+
+    /// Lets the thread finish what is queued and end.
+    public func stop() {
+        shared.condition.lock()
+        shared.stopping = true
+        shared.condition.broadcast()
+        shared.condition.unlock()
+    }
+
+    private static let listsPerTransaction = 256
+
+    private static func write(_ slice: ListSlice, store: StateStore) throws {
+        let keys = store.keys
+        let prefix = Array(keys.listPrefix(slice.algorithm).utf8)
+        let indexKey = keys.index(slice.algorithm)
+        let names = slice.names
+        var round: [RedisCommand] = []
+        var start = 0
+        while start < slice.lists.count {
+            let end = min(slice.lists.count, start + listsPerTransaction)
+            round.append(RedisCommand("MULTI"))
+            var added = RedisCommand("SADD", indexKey), removed = RedisCommand("SREM", indexKey)
+            for (entity, neighbours) in slice.lists[start..<end] {
+                let id = names[Int(entity)]
+                let key = prefix + Array(id.utf8)
+                round.append(RedisCommand(arguments: [Array("DEL".utf8), key]))
+                if neighbours.isEmpty {
+                    removed.append(string: id)
+                } else {
+                    var zadd = RedisCommand(arguments: [Array("ZADD".utf8), key])
+                    zadd.arguments.reserveCapacity(2 + 2 * neighbours.count)
+                    for n in neighbours {
+                        zadd.append(string: String(n.score))
+                        zadd.append(string: names[Int(n.index)])
+                    }
+                    round.append(zadd)
+                    added.append(string: id)
+                }
+            }
+            if added.arguments.count > 2 { round.append(added) }
+            if removed.arguments.count > 2 { round.append(removed) }
+            round.append(RedisCommand("EXEC"))
+            start = end
+        }
+        if !round.isEmpty { try store.writeTransactions(round) }
+        if let chunks = slice.emittedChunks {
+            try store.markEmitted(emittedChunks: chunks, full: slice.full, atMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        }
+    }
+}
+

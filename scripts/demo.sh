@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The demo: installs what is missing, builds onlinecf, streams 200,000 generated events
+# through it (with its private redis-server), and reads lists back from the KV store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build -c release --product onlinecf
+bin="$(swift build -c release --show-bin-path)/onlinecf"
+export ONLINECF_HOME="${ONLINECF_HOME:-$PWD/.onlinecf-demo}"
+rm -rf "$ONLINECF_HOME"
+
+echo "== onlinecf gen --events 200000 --users 20000 --items 5000 | onlinecf run --emit-interval 1s"
+"$bin" gen --events 200000 --users 20000 --items 5000 --seed 7 | "$bin" run --emit-interval 1s --no-progress
+
+echo
+echo "== onlinecf i2i i1 --algo itemcf:cosine -k 10   (an item's neighbours)"
+"$bin" i2i i1 --algo itemcf:cosine -k 10
+echo
+echo "== onlinecf u2u u1 -k 5                          (a user's similar users)"
+"$bin" u2u u1 -k 5
+echo
+echo "== onlinecf a2a a1 -k 5                          (an author's similar authors)"
+"$bin" a2a a1 -k 5
+echo
+echo "== the same list read with redis-cli from the private server:"
+redis-server --port 0 --unixsocket "$ONLINECF_HOME/cli.sock" --dir "$ONLINECF_HOME" --dbfilename dump.rdb --daemonize yes \
+    --pidfile "$ONLINECF_HOME/cli.pid" --logfile "$ONLINECF_HOME/cli.log" >/dev/null
+for _ in $(seq 50); do redis-cli -s "$ONLINECF_HOME/cli.sock" ping >/dev/null 2>&1 && break; sleep 0.1; done
+echo "redis-cli -s $ONLINECF_HOME/cli.sock ZRANGE ocf:i2i:itemcf:cosine:i1 0 4 REV WITHSCORES"
+redis-cli -s "$ONLINECF_HOME/cli.sock" ZRANGE ocf:i2i:itemcf:cosine:i1 0 4 REV WITHSCORES
+redis-cli -s "$ONLINECF_HOME/cli.sock" shutdown nosave >/dev/null 2>&1 || true
