@@ -15,7 +15,7 @@ public struct ModelParameters: Sendable, Hashable {
     public var k: Int
 
     public static let defaultItemHistory = 50
-    public static let defaultUserHistory = 50
+    public static let defaultUserHistory = 10
     public static let defaultAuthorHistory = 50
     public static let defaultK = 50
 
