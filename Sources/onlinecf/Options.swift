@@ -54,7 +54,7 @@ extension EventFormat: ExpressibleByArgument {}
 
 /// Which algorithms and bounds.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Algorithms to maintain, comma-separated: all, itemcf, u2u, a2a, or full names (itemcf:cooccurrence, itemcf:cosine, itemcf:jaccard, itemcf:lift, u2u:cosine, a2a:cosine).")
+    @Option(name: .long, help: "Algorithms to maintain, comma-separated: all, itemcf, u2u, a2a, swing, cooccurrence (all but swing), or full names (itemcf:cooccurrence, itemcf:cosine, itemcf:jaccard, itemcf:lift, u2u:cosine, a2a:cosine).")
     var algos: String = "all"
 
     @Option(name: .short, help: "Length of every list (top-k).")
@@ -69,8 +69,25 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "a2a: a new author of a user co-occurs with the user's last N authors (0 = all).")
     var authorHistory: Int = ModelParameters.defaultAuthorHistory
 
-    @Flag(name: .long, help: "Lift every bound: the lists are then the exact formulas over the whole input.")
+    @Flag(name: .long, help: "Lift every bound: the co-occurrence lists are then the exact formulas over the whole input (Swing's streaming window too).")
     var exact = false
+
+    @Option(name: .long, help: "Swing: alpha1 in the user weight 1/(alpha1 + |I_u|)^beta.")
+    var swingAlpha1: Double = 15
+    @Option(name: .long, help: "Swing: alpha2 in w_u·w_v/(alpha2 + |I_u ∩ I_v|).")
+    var swingAlpha2: Double = 0
+    @Option(name: .long, help: "Swing: beta in the user weight.")
+    var swingBeta: Double = 0.3
+    @Option(name: .long, help: "Swing: users with fewer distinct items are left out.")
+    var swingMinUserBehavior: Int = 10
+    @Option(name: .long, help: "Swing: users with more distinct items are left out.")
+    var swingMaxUserBehavior: Int = 1000
+    @Option(name: .long, help: "Swing: at most this many users per item (reservoir-sampled, seeded).")
+    var swingMaxUsersPerItem: Int = 1000
+    @Option(name: .long, help: "Swing: seed of the sampling.")
+    var swingSeed: UInt64 = 0
+    @Option(name: .long, help: "Swing, streaming: a user's new item meets the item's last N users (0 = all).")
+    var swingUserWindow: Int = 50
 
     func parameters() throws -> ModelParameters {
         let algorithms: Set<Algorithm>
@@ -79,7 +96,19 @@ struct ModelOptions: ParsableArguments {
         for (name, v) in [("--item-history", itemHistory), ("--user-history", userHistory), ("--author-history", authorHistory)] where v < 0 {
             throw ValidationError("\(name) must be 0 (unbounded) or more")
         }
-        let p = ModelParameters(algorithms: algorithms, itemHistory: itemHistory, userHistory: userHistory, authorHistory: authorHistory, k: k)
+        var p = ModelParameters(algorithms: algorithms, itemHistory: itemHistory, userHistory: userHistory, authorHistory: authorHistory, k: k)
+        guard swingAlpha1 >= 0, swingAlpha2 >= 0, swingBeta >= 0, swingAlpha1 + Double(swingMinUserBehavior) > 0 else {
+            throw ValidationError("--swing-alpha1, --swing-alpha2 and --swing-beta must be ≥ 0")
+        }
+        guard swingMinUserBehavior >= 1, swingMaxUserBehavior >= swingMinUserBehavior, swingMaxUserBehavior <= 65_535 else {
+            throw ValidationError("need 1 ≤ --swing-min-user-behavior ≤ --swing-max-user-behavior ≤ 65535")
+        }
+        guard swingMaxUsersPerItem >= 2, swingMaxUsersPerItem <= 20_000, swingUserWindow >= 0 else {
+            throw ValidationError("--swing-max-users-per-item must be between 2 and 20000, --swing-user-window ≥ 0")
+        }
+        p.swing.alpha1 = swingAlpha1; p.swing.alpha2 = swingAlpha2; p.swing.beta = swingBeta
+        p.swing.minUserBehavior = swingMinUserBehavior; p.swing.maxUserBehavior = swingMaxUserBehavior
+        p.swing.maxUserNumPerItem = swingMaxUsersPerItem; p.swing.seed = swingSeed; p.swing.streamingUserWindow = swingUserWindow
         return exact ? p.exact() : p
     }
 }

@@ -20,10 +20,20 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "How often changed lists are written: e.g. 1s, 500ms, 60s, 5m (at least 100ms).")
     var emitInterval: String = "60s"
 
+    @Option(name: .long, help: "Recompute Swing exactly from the stored interaction sets this often (e.g. 10m, 1h); increments continue on top.")
+    var swingRebuildEvery: String?
+
     @Flag(name: .long, inversion: .prefixedNo, help: "Progress line on stderr (default: when stderr is a terminal).")
     var progress: Bool = isTerminal(2)
 
     func run() throws {
+        var rebuildEvery: Duration?
+        if let text = swingRebuildEvery {
+            guard let d = DurationText.parse(text), d >= .seconds(1) else {
+                throw ValidationError("--swing-rebuild-every '\(text)' is not a duration of at least 1s (examples: 10m, 1h)")
+            }
+            rebuildEvery = d
+        }
         guard let interval = DurationText.parse(emitInterval), interval >= .milliseconds(100) else {
             throw ValidationError("--emit-interval '\(emitInterval)' is not a duration of at least 100ms (examples: 1s, 500ms, 60s, 5m)")
         }
@@ -33,6 +43,7 @@ struct Run: ParsableCommand {
         configuration.columns = try input.columnMap()
         configuration.parameters = try model.parameters()
         configuration.emitInterval = interval
+        configuration.swingRebuildEvery = rebuildEvery
         configuration.deadLetterPath = input.deadLetter
         configuration.showProgress = progress
         try runJob(configuration, kv: kv, fd: 0)
@@ -70,6 +81,25 @@ struct Batch: ParsableCommand {
         }
         defer { if fd != 0 { close(fd) } }
         try runJob(configuration, kv: kv, fd: fd)
+    }
+}
+
+struct Rebuild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Recompute Swing exactly from the interaction sets in the KV store and swap its lists in.",
+        discussion: "Reads no input. Give the same model options as the run that built the state (after it, streaming and batch lists agree)."
+    )
+    @OptionGroup var kv: KVOptions
+    @OptionGroup var model: ModelOptions
+
+    func run() throws {
+        var configuration = JobConfiguration()
+        configuration.mode = .rebuild
+        configuration.parameters = try model.parameters()
+        guard configuration.parameters.algorithms.contains(.swing) else {
+            throw ValidationError("nothing to rebuild: --algos does not include swing")
+        }
+        try runJob(configuration, kv: kv, fd: 0)
     }
 }
 

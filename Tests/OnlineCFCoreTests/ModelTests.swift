@@ -55,7 +55,7 @@ func expectEqualLists(_ expected: [String: BruteForce.List], _ actual: [String: 
         var model = CFModel(parameters: parameters)
         for e in events { model.apply(e) }
         let bounds = BruteForce.Bounds(itemHistory: bound, userHistory: bound, authorHistory: bound)
-        for algorithm in Algorithm.allCases {
+        for algorithm in Algorithm.cooccurrenceAlgorithms {
             expectEqualLists(BruteForce.lists(events: events, algorithm: algorithm, k: 20, bounds: bounds), modelLists(model, algorithm))
         }
     }

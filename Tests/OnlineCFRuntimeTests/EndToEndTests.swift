@@ -41,7 +41,7 @@ import OnlineCFTestSupport
         try onlinecf(["batch", "-k", "20", "--namespace", "b", "-"] + params + kv, stdin: input)
         let events = try decodeEvents(bytes: input, format: .jsonl)
         let b = exact ? BruteForce.Bounds() : BruteForce.Bounds(itemHistory: 5, userHistory: 4, authorHistory: 3)
-        for algorithm in Algorithm.allCases {
+        for algorithm in Algorithm.cooccurrenceAlgorithms {
             let expected = BruteForce.lists(events: events, algorithm: algorithm, k: 20, bounds: b)
             let streamed = try onlinecf(["export", "--algo", algorithm.rawValue, "--namespace", "s"] + kv).stdout
             expectSameLists(expected, parseExport(streamed), "generated \(algorithm.rawValue) exact=\(exact)")

@@ -66,7 +66,7 @@ public enum BruteForce {
             func add(_ b: Int, _ c: Int) {
                 let cd = Double(c), da = Double(degree[a]), db = Double(degree[b])
                 let score: Double
-                switch algorithm.measure {
+                switch algorithm.measure! {
                 case .cooccurrence: score = cd
                 case .cosine: score = cd / (da * db).squareRoot()
                 case .jaccard: score = cd / (da + db - cd)
@@ -103,3 +103,63 @@ public enum BruteForce {
         return nil
     }
 }
+
+extension BruteForce {
+    /// Exact Swing by the formula, enumerated pair-of-users first: for every pair of kept
+    /// users {u, v}, `S = I_u ∩ I_v` (bitsets), and every ordered (i, j) in `S` with both
+    /// users in the sampled `L_i` gets `w_u·w_v / (alpha2 + |S|)`. A different order of
+    /// work than the implementation (which goes item by item), and no shared code but the
+    /// documented sampler.
+    public static func swing(events: [Event], parameters p: SwingParameters, k: Int) -> [String: List] {
+        var userIndex: [String: Int] = [:], itemIndex: [String: Int] = [:]
+        var itemNames: [String] = []
+        var userItems: [[Int]] = [], itemUsers: [[Int]] = []
+        var seen = Set<[Int]>()
+        for e in events {
+            let u = userIndex[e.user] ?? { userIndex[e.user] = userItems.count; userItems.append([]); return userItems.count - 1 }()
+            let i = itemIndex[e.item] ?? { itemIndex[e.item] = itemNames.count; itemNames.append(e.item); itemUsers.append([]); return itemNames.count - 1 }()
+            if seen.insert([u, i]).inserted { userItems[u].append(i); itemUsers[i].append(u) }
+        }
+        let nItems = itemNames.count, words = (nItems + 63) / 64
+        let kept = userItems.map { $0.count >= p.minUserBehavior && $0.count <= p.maxUserBehavior }
+        let weight = userItems.map { 1 / pow(p.alpha1 + Double($0.count), p.beta) }
+        var bits = [[UInt64]](repeating: [UInt64](repeating: 0, count: words), count: userItems.count)
+        for (u, items) in userItems.enumerated() { for i in items { bits[u][i / 64] |= 1 << UInt64(i % 64) } }
+        // L_i membership (after sampling) as a set per item.
+        var inL = [Set<Int>](repeating: [], count: nItems)
+        for i in 0..<nItems {
+            let users = itemUsers[i].filter { kept[$0] }.map { UInt32($0) }
+            inL[i] = Set(SwingSampler.sample(users, item: itemNames[i], seed: p.seed, limit: p.maxUserNumPerItem).map { Int($0) })
+        }
+        var score = [Double](repeating: 0, count: nItems * nItems)
+        let keptUsers = (0..<userItems.count).filter { kept[$0] }
+        var shared: [Int] = []
+        for (a, u) in keptUsers.enumerated() {
+            for v in keptUsers[(a + 1)...] {
+                shared.removeAll(keepingCapacity: true)
+                for w in 0..<words {
+                    var x = bits[u][w] & bits[v][w]
+                    while x != 0 { shared.append(w * 64 + x.trailingZeroBitCount); x &= x - 1 }
+                }
+                guard shared.count >= 2 else { continue }
+                let c = weight[u] * weight[v] / (p.alpha2 + Double(shared.count))
+                for i in shared where inL[i].contains(u) && inL[i].contains(v) {
+                    for j in shared where j != i { score[i * nItems + j] += c }
+                }
+            }
+        }
+        var result: [String: List] = [:]
+        let nameBytes = itemNames.map { Array($0.utf8) }
+        for i in 0..<nItems {
+            var list: [(b: Int, score: Double)] = []
+            for j in 0..<nItems where score[i * nItems + j] > 0 { list.append((j, score[i * nItems + j])) }
+            list.sort { $0.score != $1.score ? $0.score > $1.score : nameBytes[$0.b].lexicographicallyPrecedes(nameBytes[$1.b]) }
+            if !list.isEmpty { result[itemNames[i]] = list.prefix(k).map { (itemNames[$0.b], $0.score) } }
+        }
+        return result
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -12,6 +12,7 @@ public enum Algorithm: String, Sendable, CaseIterable, Comparable {
     case itemcfLift = "itemcf:lift"
     case u2uCosine = "u2u:cosine"
     case a2aCosine = "a2a:cosine"
+    case swing = "swing"
 
     public static func < (a: Algorithm, b: Algorithm) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -19,15 +20,17 @@ public enum Algorithm: String, Sendable, CaseIterable, Comparable {
 
     public var kind: ListKind {
         switch self {
-        case .itemcfCooccurrence, .itemcfCosine, .itemcfJaccard, .itemcfLift: return .i2i
+        case .itemcfCooccurrence, .itemcfCosine, .itemcfJaccard, .itemcfLift, .swing: return .i2i
         case .u2uCosine: return .u2u
         case .a2aCosine: return .a2a
         }
     }
 
-    /// The similarity measure applied to the algorithm's co-occurrence counts.
-    public var measure: SimilarityMeasure {
+    /// The similarity measure applied to the algorithm's co-occurrence counts (nil for
+    /// Swing, which has scores of its own).
+    public var measure: SimilarityMeasure? {
         switch self {
+        case .swing: return nil
         case .itemcfCooccurrence: return .cooccurrence
         case .itemcfCosine, .u2uCosine, .a2aCosine: return .cosine
         case .itemcfJaccard: return .jaccard
@@ -41,10 +44,11 @@ public enum Algorithm: String, Sendable, CaseIterable, Comparable {
         ("itemcf", [.itemcfCooccurrence, .itemcfCosine, .itemcfJaccard, .itemcfLift]),
         ("u2u", [.u2uCosine]),
         ("a2a", [.a2aCosine]),
+        ("cooccurrence", [.itemcfCooccurrence, .itemcfCosine, .itemcfJaccard, .itemcfLift, .u2uCosine, .a2aCosine]),
     ]
 
-    /// Parses a comma-separated list of algorithm or group names
-    /// (`all`, `itemcf`, `u2u`, `a2a`, or any full name such as `itemcf:cosine`).
+    /// Parses a comma-separated list of algorithm or group names (`all`, `itemcf`, `u2u`,
+    /// `a2a`, `cooccurrence` = all but Swing, or any full name such as `itemcf:cosine` or `swing`).
     public static func parseList(_ text: String) throws(AlgorithmListError) -> Set<Algorithm> {
         var result = Set<Algorithm>()
         for part in text.split(separator: ",", omittingEmptySubsequences: true) {

@@ -24,13 +24,16 @@ public struct CFModel: Sendable {
     public private(set) var u2u: CooccurrenceCounter?
     /// a2a: baskets are users, entities authors.
     public private(set) var a2a: CooccurrenceCounter?
+    /// Swing: interaction sets and score rows.
+    public private(set) var swing: StreamingSwing?
 
     private static let noAuthor = UInt32.max
 
     public init(parameters: ModelParameters) {
         self.parameters = parameters
         let algos = parameters.algorithms
-        if algos.contains(where: { $0.kind == .i2i }) { itemCF = CooccurrenceCounter(window: parameters.itemHistory) }
+        if algos.contains(where: { $0.kind == .i2i && $0 != .swing }) { itemCF = CooccurrenceCounter(window: parameters.itemHistory) }
+        if algos.contains(.swing) { swing = StreamingSwing(parameters: parameters.swing) }
         if algos.contains(.u2uCosine) { u2u = CooccurrenceCounter(window: parameters.userHistory) }
         if algos.contains(.a2aCosine) { a2a = CooccurrenceCounter(window: parameters.authorHistory) }
     }
@@ -66,6 +69,10 @@ public struct CFModel: Sendable {
         guard seenUserItem.insert(UInt64(u) << 32 | UInt64(i)).inserted else { return nil }
         itemCF?.addNewPair(basket: u, entity: i)
         u2u?.addNewPair(basket: i, entity: u)
+        if swing != nil {
+            let seen = seenUserItem
+            swing!.addNewPair(user: u, item: i, holds: { v, x in seen.contains(UInt64(v) << 32 | UInt64(x)) })
+        }
         var applied = event
         applied.author = nil
         if Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor {
@@ -79,6 +86,7 @@ public struct CFModel: Sendable {
     }
 
     private func counter(for algorithm: Algorithm) -> CooccurrenceCounter? {
+        if algorithm == .swing { return nil }
         switch algorithm.kind {
         case .i2i: return itemCF
         case .u2u: return u2u
@@ -112,8 +120,12 @@ public struct CFModel: Sendable {
 
     /// As ``list(_:of:)``, reusing a selector built for the algorithm's kind.
     public func list(_ algorithm: Algorithm, of entity: UInt32, using selector: inout TopKSelector) -> [ScoredNeighbor] {
-        guard let counter = counter(for: algorithm), Int(entity) < counter.entityCount else { return [] }
-        let measure = algorithm.measure
+        if algorithm == .swing {
+            guard let swing, Int(entity) < swing.rows.count else { return [] }
+            swing.rows[Int(entity)].forEach { other, score in selector.offer(other, score: score) }
+            return selector.take()
+        }
+        guard let counter = counter(for: algorithm), let measure = algorithm.measure, Int(entity) < counter.entityCount else { return [] }
         let da = counter.degrees[Int(entity)]
         counter.degrees.withUnsafeBufferPointer { degrees in
             counter.rows[Int(entity)].forEach { other, c in
@@ -128,18 +140,26 @@ public struct CFModel: Sendable {
     /// ``CooccurrenceCounter/changedEntities(normalised:full:)``).
     public func changedEntities(full: Bool) -> [(Algorithm, [UInt32])] {
         parameters.algorithms.sorted().compactMap { algorithm in
-            guard let counter = counter(for: algorithm) else { return nil }
-            return (algorithm, counter.changedEntities(normalised: algorithm.measure.isNormalised, full: full))
+            if algorithm == .swing { return swing.map { (algorithm, $0.changed.members) } }
+            guard let counter = counter(for: algorithm), let measure = algorithm.measure else { return nil }
+            return (algorithm, counter.changedEntities(normalised: measure.isNormalised, full: full))
         }
     }
 
     public mutating func clearChanges(full: Bool) {
         itemCF?.clearChanges(full: full); u2u?.clearChanges(full: full); a2a?.clearChanges(full: full)
+        swing?.clearChanges()
     }
+
+    /// Turns Swing's per-event increments on or off (see ``StreamingSwing/incremental``).
+    public mutating func setSwingIncremental(_ on: Bool) { swing?.incremental = on }
+
+    /// Recomputes every Swing row exactly from the interaction sets.
+    public mutating func rebuildSwing(threads: Int = 2) { swing?.rebuild(itemNames: items.names, threads: threads) }
 
     /// Marks every list as changed.
     public mutating func markAllChanged() {
-        itemCF?.markAllChanged(); u2u?.markAllChanged(); a2a?.markAllChanged()
+        itemCF?.markAllChanged(); u2u?.markAllChanged(); a2a?.markAllChanged(); swing?.markAllChanged()
     }
 
     /// Pair increments applied so far, all counters together.

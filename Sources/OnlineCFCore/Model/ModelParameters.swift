@@ -13,6 +13,8 @@ public struct ModelParameters: Sendable, Hashable {
     public var authorHistory: Int
     /// List length.
     public var k: Int
+    /// Swing's parameters (used when `algorithms` holds `.swing`).
+    public var swing = SwingParameters()
 
     public static let defaultItemHistory = 50
     public static let defaultUserHistory = 10
@@ -24,8 +26,10 @@ public struct ModelParameters: Sendable, Hashable {
         itemHistory: Int = defaultItemHistory,
         userHistory: Int = defaultUserHistory,
         authorHistory: Int = defaultAuthorHistory,
-        k: Int = defaultK
+        k: Int = defaultK,
+        swing: SwingParameters = SwingParameters()
     ) {
+        self.swing = swing
         self.algorithms = algorithms
         self.itemHistory = itemHistory
         self.userHistory = userHistory
@@ -36,7 +40,7 @@ public struct ModelParameters: Sendable, Hashable {
     /// Lifts every bound.
     public func exact() -> ModelParameters {
         var p = self
-        p.itemHistory = 0; p.userHistory = 0; p.authorHistory = 0
+        p.itemHistory = 0; p.userHistory = 0; p.authorHistory = 0; p.swing.streamingUserWindow = 0
         return p
     }
 
@@ -44,6 +48,7 @@ public struct ModelParameters: Sendable, Hashable {
     /// state so that a run with other parameters knows every list must be rebuilt.
     public var fingerprint: String {
         let algos = algorithms.sorted().map(\.rawValue).joined(separator: ",")
-        return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)"
+        let swingPart = algorithms.contains(.swing) ? ";swing(\(swing.fingerprint))" : ""
+        return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)" + swingPart
     }
 }

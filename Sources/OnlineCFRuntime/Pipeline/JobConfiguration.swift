@@ -5,13 +5,17 @@ import OnlineCFCore
 public struct JobConfiguration: Sendable {
     /// `.stream` keeps the namespace's state and adds to it, emitting every interval;
     /// `.batch` rebuilds the namespace from the input alone and emits once at the end.
-    public enum Mode: Sendable { case stream, batch }
+    /// `.rebuild` reads no input: it restores the state, recomputes Swing exactly and
+    /// emits every changed list.
+    public enum Mode: Sendable { case stream, batch, rebuild }
 
     public var mode: Mode = .stream
     public var format: EventFormat = .jsonl
     public var columns: [EventField]? = nil
     public var parameters = ModelParameters()
     public var emitInterval: Duration = .seconds(60)
+    /// Recompute Swing exactly this often while streaming (nil: never).
+    public var swingRebuildEvery: Duration? = nil
     /// New events per log chunk: the most uncommitted work a crash can cost (it is
     /// re-read from a replayable source; see the README's checkpoint section).
     public var eventsPerChunk = 50_000
@@ -35,7 +39,8 @@ public struct RunSummary: Sendable {
     public var kvCommands = 0
     public var seconds = 0.0
     /// Parts of `seconds`: restoring the state, committing the log, emitting lists.
-    public var restoreSeconds = 0.0, commitSeconds = 0.0, emitSeconds = 0.0
+    public var restoreSeconds = 0.0, commitSeconds = 0.0, emitSeconds = 0.0, swingRebuildSeconds = 0.0
+    public var swingRebuilds = 0
 
     public init() {}
 
@@ -48,6 +53,7 @@ public struct RunSummary: Sendable {
             "emissions: \(emissions)  lists written: \(emission.listsWritten)  deleted: \(emission.listsDeleted)  unchanged: \(emission.listsUnchanged)",
             "KV commands: \(kvCommands) (\(events > 0 ? String(format: "%.3f", Double(kvCommands) / Double(events)) : "0") per event)  time: \(f(seconds)) s  (\(Int(eventsPerSecond)) events/s; restore \(f(restoreSeconds)) s, commit \(f(commitSeconds)) s, emit \(f(emitSeconds)) s)",
         ]
+        if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if replayedEvents > 0 { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }
         return lines.joined(separator: "\n")
     }

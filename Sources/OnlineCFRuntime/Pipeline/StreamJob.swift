@@ -51,6 +51,12 @@ public final class StreamJob {
 
         let interval = configuration.emitInterval
         var nextEmit = clock.now + interval
+        var nextSwingRebuild = configuration.swingRebuildEvery.map { clock.now + $0 }
+        if configuration.mode == .rebuild {
+            try rebuildSwing()
+            try finalEmission()
+            return finish(start: start, commandsBefore: commandsBefore)
+        }
         var nextProgress = clock.now + .seconds(1)
         let streaming = configuration.mode == .stream
         reading: while !shutdown.isRequested {
@@ -75,6 +81,10 @@ public final class StreamJob {
             }
             if pending.count >= configuration.eventsPerChunk { try commit() }
             let now = clock.now
+            if let due = nextSwingRebuild, streaming, clock.now >= due, !emitter.isEmitting {
+                try rebuildSwing()
+                nextSwingRebuild = clock.now + configuration.swingRebuildEvery!
+            }
             if emitter.isEmitting {
                 try advanceEmission(blocking: false)
             } else if streaming && now >= nextEmit {
@@ -93,13 +103,32 @@ public final class StreamJob {
             }
         }
         try commit()
+        if configuration.mode == .batch { try rebuildSwing() }
         try finalEmission()
-        reporter.finish()
         if configuration.showProgress { progress(since: start); FileHandle.standardError.write(Data("\n".utf8)) }
+        return finish(start: start, commandsBefore: commandsBefore)
+    }
+
+    private func finish(start: ContinuousClock.Instant, commandsBefore: Int) -> RunSummary {
+        reporter.finish()
         summary.malformed = reporter.count
         summary.kvCommands += store.client.commandsSent - commandsBefore
         summary.seconds = (clock.now - start).seconds
         return summary
+    }
+
+    /// Commits what is pending, recomputes Swing exactly, and records the point in the
+    /// log so that a restart's replay rebuilds at the same place.
+    private func rebuildSwing() throws {
+        guard model.swing != nil else { return }
+        try commit()
+        let started = clock.now
+        model.rebuildSwing()
+        model.setSwingIncremental(true)
+        meta.swingRebuildChunk = meta.logChunks
+        try store.markSwingRebuild(chunks: meta.logChunks)
+        summary.swingRebuilds += 1
+        summary.swingRebuildSeconds += (clock.now - started).seconds
     }
 
     private func handle(_ line: UnsafeBufferPointer<UInt8>, _ number: Int) {
@@ -127,8 +156,16 @@ public final class StreamJob {
         let started = clock.now
         defer { summary.restoreSeconds = (clock.now - started).seconds }
         meta = try store.loadMeta()
+        // Swing: replay up to the last rebuild point without increments, rebuild there,
+        // then replay the rest with increments, as the original run did. A batch never
+        // increments: it rebuilds at the end.
+        if meta.swingRebuildChunk > 0 || configuration.mode == .batch { model.setSwingIncremental(false) }
         try store.forEachLogChunk(count: meta.logChunks) { chunk, events in
             for event in events { model.apply(event) }
+            if chunk + 1 == meta.swingRebuildChunk {
+                model.rebuildSwing()
+                model.setSwingIncremental(true)
+            }
             summary.replayedEvents += events.count
             if chunk + 1 == meta.fullEmittedChunks { model.clearChanges(full: true) }
             if chunk + 1 == meta.emittedChunks { model.clearChanges(full: false) }

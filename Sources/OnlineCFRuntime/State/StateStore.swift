@@ -15,6 +15,8 @@ public struct StateMeta: Sendable, Equatable {
     public var linesCommitted: Int = 0
     /// Events in the log (distinct user-item pairs).
     public var eventsCommitted: Int = 0
+    /// The log chunk count at the last exact Swing rebuild (0: none): replay rebuilds there.
+    public var swingRebuildChunk: Int = 0
 }
 
 /// The durable home of a namespace in the KV store: the event log that rebuilds the
@@ -49,6 +51,7 @@ public final class StateStore {
         meta.fullEmittedChunks = min(meta.emittedChunks, fields["full_emitted_chunks"].flatMap { Int($0) } ?? 0)
         meta.linesCommitted = fields["lines_committed"].flatMap { Int($0) } ?? 0
         meta.eventsCommitted = fields["events_committed"].flatMap { Int($0) } ?? 0
+        meta.swingRebuildChunk = fields["swing_rebuild_chunk"].flatMap { Int($0) } ?? 0
         if let schema = meta.schema, schema != KeySchema.version {
             throw RuntimeError("namespace '\(keys.namespace)' holds key schema version \(schema); this build reads version \(KeySchema.version). Use another --namespace, or 'onlinecf reset' to start over.")
         }
@@ -89,6 +92,11 @@ public final class StateStore {
         commands.append(hset)
         commands.append(RedisCommand("EXEC"))
         try checkTransaction(try client.pipeline(commands), what: "commit of event log chunk \(number)")
+    }
+
+    /// Records that Swing was rebuilt exactly after `chunks` log chunks.
+    public func markSwingRebuild(chunks: Int) throws {
+        _ = try client.execute(RedisCommand("HSET", keys.meta, "swing_rebuild_chunk", String(chunks)))
     }
 
     /// Records that the lists reflect every chunk below `emittedChunks` (all lists when

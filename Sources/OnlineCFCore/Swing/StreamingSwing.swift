@@ -1,0 +1,116 @@
+/// Swing maintained event by event, with an exact rebuild.
+///
+/// The state is every user's distinct items, every item's users (in arrival order) and a
+/// score row per item. A Swing score is a sum of terms, one per (pair of users {u, v},
+/// ordered pair of distinct items (i, j) both in `I_u ∩ I_v`), each
+/// `w_u·w_v / (alpha2 + |I_u ∩ I_v|)`. The streaming update adds each term once, at the
+/// moment it comes to exist, with the weights and the intersection size of that moment:
+///
+/// - when a kept user `u` adds item `j`, for every kept user `v` among `j`'s last
+///   `streamingUserWindow` users (all with 0), with `S = I_u ∩ I_v` (now holding `j`) and
+///   `c = w_u·w_v / (alpha2 + |S|)`: `score(i, j) += c` and `score(j, i) += c` for each
+///   `i ∈ S`, `i ≠ j`;
+/// - when `u` reaches `minUserBehavior` items (becomes kept), it catches up: for every
+///   kept user `v` among the windows of its items, every ordered pair of `S` gets `c`.
+///
+/// So each term is added exactly once; what departs from the formula is that a term keeps
+/// the weights and the `|I_u ∩ I_v|` of the moment it was added (both only grow later, so
+/// streamed scores are somewhat high), users beyond `maxUserBehavior` keep the terms they
+/// added before, the window bounds which users meet, and no sampling happens.
+/// ``rebuild(itemNames:threads:)`` replaces every row by the exact formula
+/// (``SwingScorer``), after which increments continue on top of it.
+public struct StreamingSwing: Sendable {
+    public let parameters: SwingParameters
+    /// When false, events only update the interaction sets (batch mode and log replay
+    /// before a rebuild point): scores change only by ``rebuild(itemNames:threads:)``.
+    public var incremental = true
+    public private(set) var userItems: [[UInt32]] = []
+    public private(set) var itemUsers: [[UInt32]] = []
+    public private(set) var rows: [WeightRow] = []
+    public private(set) var changed = DirtySet()
+    /// Terms added by increments (each counts once for both directions).
+    public private(set) var termsAdded = 0
+    private var shared: [UInt32] = []
+    private var seen = DirtySet()
+
+    public init(parameters: SwingParameters) { self.parameters = parameters }
+
+    /// Records that `user` now holds `item` (a new pair). `holds(v, x)` answers whether
+    /// user `v` holds item `x`.
+    public mutating func addNewPair(user u: UInt32, item j: UInt32, holds: (UInt32, UInt32) -> Bool) {
+        let ui = Int(u), ji = Int(j)
+        if ui >= userItems.count { userItems.append(contentsOf: repeatElement([], count: ui + 1 - userItems.count)) }
+        if ji >= itemUsers.count {
+            itemUsers.append(contentsOf: repeatElement([], count: ji + 1 - itemUsers.count))
+            rows.append(contentsOf: repeatElement(WeightRow(), count: ji + 1 - rows.count))
+        }
+        userItems[ui].append(j)
+        defer { itemUsers[ji].append(u) }
+        guard incremental else { return }
+        let n = userItems[ui].count
+        guard parameters.isKept(itemCount: n) else { return }
+        let wu = parameters.weight(itemCount: n)
+        if n == parameters.minUserBehavior {
+            // Catch up: u just became kept; add every term with the kept users it meets.
+            seen.removeAll()
+            var candidates: [UInt32] = []
+            for item in userItems[ui] {
+                for v in window(item) where v != u && !seen.contains(v) {
+                    seen.insert(v)
+                    candidates.append(v)
+                }
+            }
+            for v in candidates {
+                guard let c = term(u, wu, v, holds: holds) else { continue }
+                for x in shared { for y in shared where y != x { rows[Int(x)].add(y, c) } ; changed.insert(x) }
+                termsAdded += shared.count * (shared.count - 1) / 2
+            }
+        } else {
+            for v in window(j) where v != u {
+                guard let c = term(u, wu, v, holds: holds) else { continue }
+                for i in shared where i != j {
+                    rows[Int(i)].add(j, c)
+                    rows[ji].add(i, c)
+                    changed.insert(i)
+                    termsAdded += 1
+                }
+                changed.insert(j)
+            }
+        }
+    }
+
+    private func window(_ item: UInt32) -> ArraySlice<UInt32> {
+        let users = itemUsers[Int(item)]
+        let w = parameters.streamingUserWindow
+        return w > 0 && users.count > w ? users[(users.count - w)...] : users[...]
+    }
+
+    /// Fills `shared` with `I_u ∩ I_v` and returns the term's value, or nil when `v` is
+    /// not kept or they share fewer than two items.
+    private mutating func term(_ u: UInt32, _ wu: Double, _ v: UInt32, holds: (UInt32, UInt32) -> Bool) -> Double? {
+        let nv = userItems[Int(v)].count
+        guard parameters.isKept(itemCount: nv) else { return nil }
+        let mine = userItems[Int(u)], theirs = userItems[Int(v)]
+        shared.removeAll(keepingCapacity: true)
+        if mine.count <= theirs.count {
+            for x in mine where holds(v, x) { shared.append(x) }
+        } else {
+            for x in theirs where holds(u, x) { shared.append(x) }
+        }
+        guard shared.count >= 2 else { return nil }
+        return wu * parameters.weight(itemCount: nv) / (parameters.alpha2 + Double(shared.count))
+    }
+
+    /// Replaces every row by exact batch Swing over the current interaction sets.
+    public mutating func rebuild(itemNames: [String], threads: Int = 2) {
+        let exact = SwingScorer.rows(userItems: userItems, itemUsers: itemUsers, itemNames: Array(itemNames.prefix(itemUsers.count)),
+                                     parameters: parameters, threads: threads)
+        for i in rows.indices {
+            if rows[i].count > 0 || !exact[i].isEmpty { changed.insert(UInt32(i)) }
+            rows[i] = WeightRow(exact[i])
+        }
+    }
+
+    public mutating func markAllChanged() { for i in rows.indices { changed.insert(UInt32(i)) } }
+    public mutating func clearChanges() { changed.removeAll() }
+}

@@ -1,0 +1,64 @@
+/// A map from neighbour index to a `Double` score: one Swing row.
+///
+/// Open addressing with linear probing over parallel key (index + 1, 0 = empty) and value
+/// arrays. Guarantees: `add` is exact in `Double` arithmetic; iteration visits each
+/// neighbour once, in no particular order.
+public struct WeightRow: Sendable {
+    private var keys: [UInt32] = []
+    private var values: [Double] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// A row holding exactly `entries`.
+    public init(_ entries: [(neighbour: UInt32, score: Double)]) {
+        for (k, v) in entries { add(k, v) }
+    }
+
+    @inline(__always)
+    private static func hash(_ key: UInt32, mask: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    public mutating func add(_ key: UInt32, _ amount: Double) {
+        if (count + 1) * 10 > keys.count * 7 { grow() }
+        let tag = key &+ 1, mask = keys.count - 1
+        var i = Self.hash(key, mask: mask)
+        while true {
+            let k = keys[i]
+            if k == 0 { keys[i] = tag; values[i] = amount; count += 1; return }
+            if k == tag { values[i] += amount; return }
+            i = (i + 1) & mask
+        }
+    }
+
+    public func value(of key: UInt32) -> Double {
+        if keys.isEmpty { return 0 }
+        let tag = key &+ 1, mask = keys.count - 1
+        var i = Self.hash(key, mask: mask)
+        while true {
+            let k = keys[i]
+            if k == 0 { return 0 }
+            if k == tag { return values[i] }
+            i = (i + 1) & mask
+        }
+    }
+
+    public func forEach(_ body: (UInt32, Double) throws -> Void) rethrows {
+        for i in keys.indices where keys[i] != 0 { try body(keys[i] &- 1, values[i]) }
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys, oldValues = values
+        let capacity = Swift.max(8, oldKeys.count * 2)
+        keys = [UInt32](repeating: 0, count: capacity)
+        values = [Double](repeating: 0, count: capacity)
+        count = 0
+        let mask = capacity - 1
+        for i in oldKeys.indices where oldKeys[i] != 0 {
+            var p = Self.hash(oldKeys[i] &- 1, mask: mask)
+            while keys[p] != 0 { p = (p + 1) & mask }
+            keys[p] = oldKeys[i]; values[p] = oldValues[i]; count += 1
+        }
+    }
+}
