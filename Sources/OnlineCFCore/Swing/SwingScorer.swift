@@ -47,6 +47,8 @@ public enum SwingScorer {
         var entries: [UInt32] = []
         var pairCount: [UInt16] = []
         var localWeights: [Double] = []
+        /// `inverse[c] = 1 / (alpha2 + c)`, so the inner loop multiplies instead of dividing.
+        var inverse: [Double] = []
 
         init(itemCount: Int, maxUsers: Int) {
             bucketCount = [Int32](repeating: 0, count: itemCount)
@@ -57,6 +59,7 @@ public enum SwingScorer {
             let n = users.count
             guard n >= 2 else { return [] }
             if pairCount.count < n * n { pairCount = [UInt16](repeating: 0, count: n * n) }
+            if inverse.isEmpty { inverse = (0...Int(UInt16.max)).map { 1 / (alpha2 + Double($0)) } }
             localWeights = users.map { weights[Int($0)] }
             touched.removeAll(keepingCapacity: true)
             var total = 0
@@ -68,7 +71,10 @@ public enum SwingScorer {
                 total += userItems[Int(u)].count
             }
             var offset: Int32 = 0
+            var pairWalk = 0
             for j in touched {
+                let c = Int(bucketCount[Int(j)])
+                pairWalk += c * (c - 1) / 2
                 bucketStart[Int(j)] = offset
                 offset += bucketCount[Int(j)]
                 bucketCount[Int(j)] = 0
@@ -85,6 +91,7 @@ public enum SwingScorer {
             entries.withUnsafeBufferPointer { e in
                 pairCount.withUnsafeMutableBufferPointer { pc in
                     localWeights.withUnsafeBufferPointer { w in
+                    inverse.withUnsafeBufferPointer { inv in
                         // Pass 1: |I_u ∩ I_v| for every pair sharing an item.
                         for j in touched {
                             let start = Int(bucketStart[Int(j)]), count = Int(bucketCount[Int(j)])
@@ -104,12 +111,17 @@ public enum SwingScorer {
                                 let wa = w[a]
                                 for y in (x + 1)..<(start + count) {
                                     let b = Int(e[y])
-                                    score += wa * w[b] / (alpha2 + Double(pc[base + b]))
+                                    score += wa * w[b] * inv[Int(pc[base + b])]
                                 }
                             }
                             if score > 0 { row.append((j, score)) }
                         }
-                        // Reset the pair counts that were touched.
+                        // Reset the pair counts: wipe the n×n block when that is cheaper
+                        // than walking the pairs again.
+                        if pairWalk > n * n / 4 {
+                            pc.baseAddress!.update(repeating: 0, count: n * n)
+                            return
+                        }
                         for j in touched {
                             let start = Int(bucketStart[Int(j)]), count = Int(bucketCount[Int(j)])
                             if count < 2 { continue }
@@ -118,6 +130,7 @@ public enum SwingScorer {
                                 for y in (x + 1)..<(start + count) { pc[base + Int(e[y])] = 0 }
                             }
                         }
+                    }
                     }
                 }
             }

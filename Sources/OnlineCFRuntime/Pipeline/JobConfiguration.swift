@@ -41,8 +41,20 @@ public struct RunSummary: Sendable {
     /// Parts of `seconds`: restoring the state, committing the log, emitting lists.
     public var restoreSeconds = 0.0, commitSeconds = 0.0, emitSeconds = 0.0, swingRebuildSeconds = 0.0
     public var swingRebuilds = 0
+    /// Peak resident memory of this process (Linux `VmHWM`), in bytes, if known.
+    public var peakResidentBytes: Int?
 
     public init() {}
+
+    /// Reads the peak resident set size of this process from /proc (Linux).
+    public static func currentPeakResidentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let digits = line.filter(\.isNumber)
+            return Int(digits).map { $0 * 1024 }
+        }
+        return nil
+    }
 
     public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
 
@@ -53,6 +65,7 @@ public struct RunSummary: Sendable {
             "emissions: \(emissions)  lists written: \(emission.listsWritten)  deleted: \(emission.listsDeleted)  unchanged: \(emission.listsUnchanged)",
             "KV commands: \(kvCommands) (\(events > 0 ? String(format: "%.3f", Double(kvCommands) / Double(events)) : "0") per event)  time: \(f(seconds)) s  (\(Int(eventsPerSecond)) events/s; restore \(f(restoreSeconds)) s, commit \(f(commitSeconds)) s, emit \(f(emitSeconds)) s)",
         ]
+        if let peak = peakResidentBytes { lines.append("peak RSS: \(peak / (1 << 20)) MiB") }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if replayedEvents > 0 { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }
         return lines.joined(separator: "\n")

@@ -114,6 +114,7 @@ public final class StreamJob {
         summary.malformed = reporter.count
         summary.kvCommands += store.client.commandsSent - commandsBefore
         summary.seconds = (clock.now - start).seconds
+        summary.peakResidentBytes = RunSummary.currentPeakResidentBytes()
         return summary
     }
 
