@@ -25,7 +25,7 @@ echo
 echo "== the same list read with redis-cli from the private server:"
 redis-server --port 0 --unixsocket "$ONLINECF_HOME/cli.sock" --dir "$ONLINECF_HOME" --dbfilename dump.rdb --daemonize yes \
     --pidfile "$ONLINECF_HOME/cli.pid" --logfile "$ONLINECF_HOME/cli.log" >/dev/null
-for _ in $(seq 50); do redis-cli -s "$ONLINECF_HOME/cli.sock" ping >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 600); do redis-cli -s "$ONLINECF_HOME/cli.sock" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 echo "redis-cli -s $ONLINECF_HOME/cli.sock ZRANGE ocf:i2i:itemcf:cosine:i1 0 4 REV WITHSCORES"
 redis-cli -s "$ONLINECF_HOME/cli.sock" ZRANGE ocf:i2i:itemcf:cosine:i1 0 4 REV WITHSCORES
 redis-cli -s "$ONLINECF_HOME/cli.sock" shutdown nosave >/dev/null 2>&1 || true

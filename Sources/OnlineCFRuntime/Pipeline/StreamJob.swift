@@ -66,7 +66,7 @@ public final class StreamJob {
                 ready = reader.waitReadable(timeoutMillis: Int32(min(250, untilEmit)))
             }
             if ready {
-                let status = try reader.readAvailable(maxLines: 65_536) { line, number in
+                let status = reader.readAvailable(maxLines: 65_536) { line, number in
                     self.handle(line, number)
                 }
                 if case .endOfInput = status {

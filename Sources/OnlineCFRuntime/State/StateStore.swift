@@ -128,15 +128,9 @@ public final class StateStore {
     /// The ids that have a list of `algorithm`, in byte-wise order.
     public func listIds(_ algorithm: Algorithm) throws -> [String] {
         var ids: [String] = []
-        var cursor = "0"
-        repeat {
-            let reply = try client.execute(RedisCommand("SSCAN", keys.index(algorithm), cursor, "COUNT", "10000"))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
-                throw RuntimeError("unexpected SSCAN reply: \(reply)")
-            }
-            cursor = next
-            for member in parts[1].array ?? [] { if let s = member.string { ids.append(s) } }
-        } while cursor != "0"
+        try scan({ RedisCommand("SSCAN", keys.index(algorithm), $0, "COUNT", "10000") }) { batch in
+            for member in batch { if let s = member.string { ids.append(s) } }
+        }
         ids.sort { $0.utf8Precedes($1) }
         return ids
     }
@@ -174,20 +168,13 @@ public final class StateStore {
     /// Every item → author pair of the item table.
     public func loadItemAuthors() throws -> [(String, String)] {
         var pairs: [(String, String)] = []
-        var cursor = "0"
-        repeat {
-            let reply = try client.execute(RedisCommand("HSCAN", keys.itemAuthors, cursor, "COUNT", "10000"))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
-                throw RuntimeError("unexpected HSCAN reply: \(reply)")
-            }
-            cursor = next
-            let flat = parts[1].array ?? []
+        try scan({ RedisCommand("HSCAN", keys.itemAuthors, $0, "COUNT", "10000") }) { flat in
             var i = 0
             while i + 1 < flat.count {
                 if let item = flat[i].string, let author = flat[i + 1].string { pairs.append((item, author)) }
                 i += 2
             }
-        } while cursor != "0"
+        }
         return pairs
     }
 
@@ -213,20 +200,29 @@ public final class StateStore {
     @discardableResult
     public func reset() throws -> Int {
         var deleted = 0
-        var cursor = "0"
-        repeat {
-            let reply = try client.execute(RedisCommand("SCAN", cursor, "MATCH", keys.allKeysPattern, "COUNT", "1000"))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
-                throw RuntimeError("unexpected SCAN reply: \(reply)")
-            }
-            cursor = next
-            let found = (parts[1].array ?? []).compactMap(\.bytes)
+        try scan({ RedisCommand("SCAN", $0, "MATCH", keys.allKeysPattern, "COUNT", "1000") }) { batch in
+            let found = batch.compactMap(\.bytes)
             if !found.isEmpty {
                 var command = RedisCommand("DEL")
                 for key in found { command.append(bytes: key) }
                 deleted += Int(try client.execute(command).int ?? 0)
             }
-        } while cursor != "0"
+        }
         return deleted
+    }
+
+    /// Runs a SCAN-family command from cursor 0 until the server says 0 again, handing
+    /// each batch of elements to `body`.
+    private func scan(_ command: (String) -> RedisCommand, _ body: ([RESPValue]) throws -> Void) throws {
+        var cursor = "0"
+        repeat {
+            let c = command(cursor)
+            let reply = try client.execute(c)
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
+                throw RuntimeError("unexpected reply to \(c): \(reply)")
+            }
+            cursor = next
+            try body(parts[1].array ?? [])
+        } while cursor != "0"
     }
 }
