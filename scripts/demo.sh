@@ -16,6 +16,9 @@ echo
 echo "== onlinecf i2i i1 --algo itemcf:cosine -k 10   (an item's neighbours)"
 "$bin" i2i i1 --algo itemcf:cosine -k 10
 echo
+echo "== onlinecf i2i i1 --algo swing -k 10      (the same item, streaming Swing)"
+"$bin" i2i i1 --algo swing -k 10
+echo
 echo "== onlinecf u2u u1 -k 5                          (a user's similar users)"
 "$bin" u2u u1 -k 5
 echo
