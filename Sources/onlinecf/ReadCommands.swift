@@ -150,18 +150,40 @@ struct Gen: ParsableCommand {
     @Option(name: .long, help: "Number of items.") var items: Int = 5_000
     @Option(name: .long, help: "Number of authors (default: items / 20).") var authors: Int?
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 42
+    @Option(name: .long, help: "Pace the output at this many events per second (default: as fast as possible), e.g. to measure freshness.")
+    var rate: Double?
 
     func run() throws {
         guard events >= 0, users >= 1, items >= 1 else { throw ValidationError("--events must be ≥ 0, --users and --items ≥ 1") }
+        if let rate, !(rate > 0) { throw ValidationError("--rate must be a positive number of events per second") }
         var configuration = GeneratorConfiguration(events: events, users: users, items: items, seed: seed)
         if let authors { configuration.authors = authors }
         var generator: EventGenerator
         do { generator = try EventGenerator(configuration: configuration) } catch { throw ValidationError("\(error)") }
         var out = StandardOutput()
+        var buffer: [UInt8] = []
+        let clock = ContinuousClock()
+        let start = clock.now
+        var written = 0
+        let step = rate.map { max(1, Int($0 / 100)) } ?? Int.max
         while let event = generator.next() {
-            out.write(EventGenerator.jsonLine(event))
-            out.write("\n")
+            EventGenerator.appendJSONLine(event, to: &buffer)
+            written += 1
+            if buffer.count >= 1 << 16 || written % step == 0 {
+                out.write(bytes: buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+            if let rate, written % step == 0 {
+                out.flush()
+                let due = start + .milliseconds(Int64(Double(written) / rate * 1000))
+                if due > clock.now { Thread.sleep(forTimeInterval: (due - clock.now).timeInterval) }
+            }
         }
+        out.write(bytes: buffer)
         out.flush()
     }
+}
+
+extension Duration {
+    var timeInterval: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -7,6 +7,9 @@ public struct IdInterner: Sendable {
     private var indexByName: [String: UInt32] = [:]
     /// The id of each index.
     public private(set) var names: [String] = []
+    /// The first 8 bytes of each id, big-endian, zero-padded: comparing these orders ids
+    /// byte-wise except when they are equal (then the full ids decide).
+    public private(set) var sortKeys: [UInt64] = []
 
     public init() {}
 
@@ -20,11 +23,24 @@ public struct IdInterner: Sendable {
         let index = UInt32(names.count)
         indexByName[name] = index
         names.append(name)
+        sortKeys.append(IdInterner.sortKey(name))
         return index
     }
 
     /// The index of `name` if it has been seen.
     public func index(of name: String) -> UInt32? { indexByName[name] }
+
+    /// The first 8 bytes of `name`, big-endian, zero-padded.
+    public static func sortKey(_ name: String) -> UInt64 {
+        var key: UInt64 = 0
+        var n = 0
+        for b in name.utf8 {
+            if n == 8 { break }
+            key |= UInt64(b) << (56 - 8 * UInt64(n))
+            n += 1
+        }
+        return key
+    }
 
     /// The id of `index`.
     @inline(__always)

@@ -103,6 +103,15 @@ public struct CFModel: Sendable {
         }
     }
 
+    /// The sort keys of the ids of a kind (see ``IdInterner/sortKeys``).
+    public func sortKeys(for kind: ListKind) -> [UInt64] {
+        switch kind {
+        case .i2i: return items.sortKeys
+        case .u2u: return users.sortKeys
+        case .a2a: return authors.sortKeys
+        }
+    }
+
     /// The index of an id of the given kind, if seen.
     public func index(of id: String, kind: ListKind) -> UInt32? {
         switch kind {
@@ -114,7 +123,7 @@ public struct CFModel: Sendable {
 
     /// The top-k list of `entity` under `algorithm`: best first, ties by neighbour id.
     public func list(_ algorithm: Algorithm, of entity: UInt32) -> [ScoredNeighbor] {
-        var selector = TopKSelector(k: parameters.k, names: names(for: algorithm.kind))
+        var selector = TopKSelector(k: parameters.k, names: names(for: algorithm.kind), sortKeys: sortKeys(for: algorithm.kind))
         return list(algorithm, of: entity, using: &selector)
     }
 

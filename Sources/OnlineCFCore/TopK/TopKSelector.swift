@@ -11,20 +11,25 @@ public struct ScoredNeighbor: Sendable, Equatable {
 public struct TopKSelector {
     public let k: Int
     private let names: [String]
+    private let sortKeys: [UInt64]
     // Min-heap on "goodness": the root is the worst kept neighbour.
     private var heap: [ScoredNeighbor] = []
 
-    /// `names[index]` is the id of a neighbour index (the tie-breaker).
-    public init(k: Int, names: [String]) {
+    /// `names[index]` is the id of a neighbour index (the tie-breaker); `sortKeys` are
+    /// their ``IdInterner/sortKey(_:)``s (computed from `names` when not given).
+    public init(k: Int, names: [String], sortKeys: [UInt64]? = nil) {
         precondition(k > 0)
         self.k = k
         self.names = names
+        self.sortKeys = sortKeys ?? names.map(IdInterner.sortKey)
         heap.reserveCapacity(k)
     }
 
     @inline(__always)
     private func better(_ a: ScoredNeighbor, _ b: ScoredNeighbor) -> Bool {
         if a.score != b.score { return a.score > b.score }
+        let ka = sortKeys[Int(a.index)], kb = sortKeys[Int(b.index)]
+        if ka != kb { return ka < kb }
         return names[Int(a.index)].utf8Precedes(names[Int(b.index)])
     }
 

@@ -29,6 +29,9 @@ public final class ListEmitter {
     public private(set) var stats = EmissionStats()
     public private(set) var emissions = 0
     private var fingerprints: [Algorithm: [UInt64]] = [:]
+    /// Entities below this index (per kind) may have a list in the store from an earlier
+    /// run; those above were created by this run and have none until it writes one.
+    private var existingBefore: [ListKind: Int] = [:]
     private var work: [(Algorithm, [UInt32])] = []
     private var algorithmPosition = 0, entityPosition = 0
     private var emittedChunks = 0
@@ -40,6 +43,12 @@ public final class ListEmitter {
     public init(writer: ListWriter) { self.writer = writer }
 
     private static let emptyFingerprint: UInt64 = 1
+
+    /// Records how many entities of each kind the restored state had: only those can have
+    /// lists in the store that this emitter does not know of.
+    public func noteRestoredState(_ model: CFModel) {
+        for kind in [ListKind.i2i, .u2u, .a2a] { existingBefore[kind] = model.names(for: kind).count }
+    }
 
     private static func fingerprint(_ list: [ScoredNeighbor]) -> UInt64 {
         if list.isEmpty { return emptyFingerprint }
@@ -73,8 +82,11 @@ public final class ListEmitter {
             let (algorithm, entities) = work[algorithmPosition]
             let names = model.names(for: algorithm.kind)
             var known = fingerprints[algorithm] ?? []
-            if known.count < names.count { known.append(contentsOf: repeatElement(0, count: names.count - known.count)) }
-            var selector = TopKSelector(k: model.parameters.k, names: names)
+            if known.count < names.count {
+                let restored = existingBefore[algorithm.kind] ?? 0
+                for index in known.count..<names.count { known.append(index < restored ? 0 : Self.emptyFingerprint) }
+            }
+            var selector = TopKSelector(k: model.parameters.k, names: names, sortKeys: model.sortKeys(for: algorithm.kind))
             var lists: [(entity: UInt32, neighbours: [ScoredNeighbor])] = []
             let end = min(entities.count, entityPosition + listsPerSlice)
             for entity in entities[entityPosition..<end] {
@@ -90,10 +102,11 @@ public final class ListEmitter {
             if entityPosition >= entities.count { algorithmPosition += 1; entityPosition = 0 }
             let last = algorithmPosition >= work.count
             if !lists.isEmpty || last {
-                try writer.submit(ListSlice(algorithm: algorithm, names: names, lists: lists, emittedChunks: last ? emittedChunks : nil, full: full))
+                try writer.submit(ListSlice(algorithm: algorithm, names: names, lists: lists, emittedChunks: last ? emittedChunks : nil, full: full,
+                                             emission: last ? emissions : nil))
             }
         }
-        if work.isEmpty { try writer.submit(ListSlice(algorithm: .itemcfCosine, names: [], lists: [], emittedChunks: emittedChunks, full: full)) }
+        if work.isEmpty { try writer.submit(ListSlice(algorithm: .itemcfCosine, names: [], lists: [], emittedChunks: emittedChunks, full: full, emission: emissions)) }
         isEmitting = false
         work = []
         return true

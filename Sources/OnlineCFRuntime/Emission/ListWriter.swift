@@ -12,6 +12,8 @@ public struct ListSlice: Sendable {
     public var emittedChunks: Int?
     /// Whether that emission was full (every changed list, not only touched ones).
     public var full = false
+    /// Set on an emission's last slice: the writer records when it finished writing it.
+    public var emission: Int?
 }
 
 /// Writes list slices into the KV store on its own thread and connection, so reading
@@ -36,6 +38,7 @@ public final class ListWriter: Sendable {
         var stopping = false
         var error: (any Error)?
         var commandsSent = 0
+        var completed: [(emission: Int, at: ContinuousClock.Instant)] = []
     }
 
     /// Starts the writer thread with its own client for `endpoint`.
@@ -63,6 +66,7 @@ public final class ListWriter: Sendable {
                 }
                 shared.condition.lock()
                 shared.commandsSent = client.commandsSent
+                if failure == nil, let emission = slice.emission { shared.completed.append((emission, ContinuousClock.now)) }
                 shared.busy = false
                 if let failure, shared.error == nil { shared.error = failure }
                 shared.condition.broadcast()
@@ -78,6 +82,13 @@ public final class ListWriter: Sendable {
     public var commandsSent: Int {
         shared.condition.lock(); defer { shared.condition.unlock() }
         return shared.commandsSent
+    }
+
+    /// Emissions whose last slice has been written since the last call, with when.
+    public func takeCompletions() -> [(emission: Int, at: ContinuousClock.Instant)] {
+        shared.condition.lock(); defer { shared.condition.unlock() }
+        defer { shared.completed.removeAll() }
+        return shared.completed
     }
 
     /// True when a slice is queued or being written.

@@ -41,6 +41,9 @@ public struct RunSummary: Sendable {
     /// Parts of `seconds`: restoring the state, committing the log, emitting lists.
     public var restoreSeconds = 0.0, commitSeconds = 0.0, emitSeconds = 0.0, swingRebuildSeconds = 0.0
     public var swingRebuilds = 0
+    /// Freshness: seconds from reading an event to the end of writing the emission that
+    /// carried its lists, over every event read.
+    public var freshness = WeightedPercentiles()
     /// Peak resident memory of this process (Linux `VmHWM`), in bytes, if known.
     public var peakResidentBytes: Int?
 
@@ -65,6 +68,9 @@ public struct RunSummary: Sendable {
             "emissions: \(emissions)  lists written: \(emission.listsWritten)  deleted: \(emission.listsDeleted)  unchanged: \(emission.listsUnchanged)",
             "KV commands: \(kvCommands) (\(events > 0 ? String(format: "%.3f", Double(kvCommands) / Double(events)) : "0") per event)  time: \(f(seconds)) s  (\(Int(eventsPerSecond)) events/s; restore \(f(restoreSeconds)) s, commit \(f(commitSeconds)) s, emit \(f(emitSeconds)) s)",
         ]
+        if let p50 = freshness.percentile(0.5), let p99 = freshness.percentile(0.99) {
+            lines.append("freshness (read → lists written): p50 \(String(format: "%.3f", p50)) s, p99 \(String(format: "%.3f", p99)) s, max \(String(format: "%.3f", freshness.percentile(1) ?? 0)) s")
+        }
         if let peak = peakResidentBytes { lines.append("peak RSS: \(peak / (1 << 20)) MiB") }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if replayedEvents > 0 { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }

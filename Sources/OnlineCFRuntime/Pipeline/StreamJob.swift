@@ -26,6 +26,10 @@ public final class StreamJob {
     private var meta = StateMeta()
     private var pending: [Event] = []
     private var summary = RunSummary()
+    /// Events read since the current emission began, by read time; and those an emission
+    /// under way will carry, by emission number.
+    private var unassigned: [(at: ContinuousClock.Instant, count: Int)] = []
+    private var carried: [Int: [(at: ContinuousClock.Instant, count: Int)]] = [:]
     private let clock = ContinuousClock()
 
     public init(configuration: JobConfiguration, store: StateStore, shutdown: ShutdownSignal) throws {
@@ -66,9 +70,11 @@ public final class StreamJob {
                 ready = reader.waitReadable(timeoutMillis: Int32(min(250, untilEmit)))
             }
             if ready {
+                let eventsBefore = summary.events
                 let status = reader.readAvailable(maxLines: 65_536) { line, number in
                     self.handle(line, number)
                 }
+                if summary.events > eventsBefore { unassigned.append((clock.now, summary.events - eventsBefore)) }
                 if case .endOfInput = status {
                     if let error = reader.readError {
                         throw RuntimeError("reading the input failed: \(String(cString: strerror(error))); \(summary.linesRead) lines were read and are committed")
@@ -92,11 +98,12 @@ public final class StreamJob {
                 // KV store is slower than the interval, emissions merge instead of queueing.
                 try commit()
                 if !writer.isBusy {
-                    emitter.begin(&model, full: false, logChunks: meta.logChunks)
+                    beginEmission(full: false)
                     try advanceEmission(blocking: false)
                     nextEmit = now + interval
                 }
             }
+            recordFreshness()
             if configuration.showProgress && now >= nextProgress {
                 progress(since: start)
                 nextProgress = now + .seconds(1)
@@ -177,6 +184,7 @@ public final class StreamJob {
         for (item, author) in try store.loadItemAuthors() {
             model.setAuthor(item: item, author: author)
         }
+        emitter.noteRestoredState(model)
     }
 
     private func commit() throws {
@@ -194,6 +202,21 @@ public final class StreamJob {
     }
     private var linesAtLastCommit = 0
 
+    private func beginEmission(full: Bool) {
+        emitter.begin(&model, full: full, logChunks: meta.logChunks)
+        carried[emitter.emissions] = unassigned
+        unassigned.removeAll()
+    }
+
+    /// Events whose emission has been written: their freshness is now known.
+    private func recordFreshness() {
+        for (emission, at) in writer.takeCompletions() {
+            for batch in carried.removeValue(forKey: emission) ?? [] {
+                summary.freshness.record((at - batch.at).seconds, weight: batch.count)
+            }
+        }
+    }
+
     private func advanceEmission(blocking: Bool) throws {
         let started = clock.now
         defer { summary.emitSeconds += (clock.now - started).seconds }
@@ -209,9 +232,10 @@ public final class StreamJob {
             writer.stop()
         }
         try emitter.advance(model, blocking: true)
-        emitter.begin(&model, full: true, logChunks: meta.logChunks)
+        beginEmission(full: true)
         try emitter.advance(model, blocking: true)
         try writer.waitUntilIdle()
+        recordFreshness()
         summary.emission = emitter.stats
         summary.emissions = emitter.emissions
         summary.kvCommands += writer.commandsSent
