@@ -15,7 +15,7 @@ struct OnlineCF: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [
-            Run.self, Batch.self, Rebuild.self, Export.self, I2I.self, U2U.self, A2A.self, Items.self, Gen.self, Reset.self,
+            Run.self, Batch.self, Rebuild.self, Check.self, Export.self, I2I.self, U2U.self, A2A.self, Items.self, Gen.self, Reset.self,
         ]
     )
 }

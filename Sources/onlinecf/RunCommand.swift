@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OnlineCFCore
+import OnlineCFKV
 import OnlineCFRuntime
 
 struct Run: ParsableCommand {
@@ -10,15 +11,21 @@ struct Run: ParsableCommand {
         Continues from the namespace's state in the KV store (events already applied are not \
         counted twice). Lists whose content changed are rewritten every --emit-interval and at \
         the end of input. SIGINT/SIGTERM stop reading, emit and commit, then exit 0.
+
+        With a JOBFILE (YAML, see jobs/ and the README), the job's fields apply and options \
+        given on the command line override them.
         """
     )
+
+    @Argument(help: "A job file (jobs/*.yaml). Optional: options alone describe a job too.")
+    var jobFile: String?
 
     @OptionGroup var kv: KVOptions
     @OptionGroup var input: InputOptions
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: "How often changed lists are written: e.g. 1s, 500ms, 60s, 5m (at least 100ms).")
-    var emitInterval: String = "60s"
+    @Option(name: .long, help: "How often changed lists are written: e.g. 1s, 500ms, 60s, 5m (at least 100ms; default: 60s).")
+    var emitInterval: String?
 
     @Option(name: .long, help: "Recompute Swing exactly from the stored interaction sets this often (e.g. 10m, 1h); increments continue on top.")
     var swingRebuildEvery: String?
@@ -27,33 +34,21 @@ struct Run: ParsableCommand {
     var progress: Bool = isTerminal(2)
 
     func run() throws {
-        var rebuildEvery: Duration?
-        if let text = swingRebuildEvery {
-            guard let d = DurationText.parse(text), d >= .seconds(1) else {
-                throw ValidationError("--swing-rebuild-every '\(text)' is not a duration of at least 1s (examples: 10m, 1h)")
-            }
-            rebuildEvery = d
-        }
-        guard let interval = DurationText.parse(emitInterval), interval >= .milliseconds(100) else {
-            throw ValidationError("--emit-interval '\(emitInterval)' is not a duration of at least 100ms (examples: 1s, 500ms, 60s, 5m)")
-        }
-        var configuration = JobConfiguration()
-        configuration.mode = .stream
-        configuration.format = input.format
-        configuration.columns = try input.columnMap()
-        configuration.parameters = try model.parameters()
-        configuration.emitInterval = interval
-        configuration.swingRebuildEvery = rebuildEvery
-        configuration.deadLetterPath = input.deadLetter
-        configuration.showProgress = progress
-        try runJob(configuration, kv: kv, fd: 0)
+        var cli = kv.spec
+        try input.apply(to: &cli)
+        model.apply(to: &cli)
+        cli.emitInterval = emitInterval
+        cli.swingRebuildEvery = swingRebuildEvery
+        var job = try resolveJob(file: jobFile, overrides: cli)
+        job.configuration.showProgress = progress
+        try runJob(job, fd: 0)
     }
 }
 
 struct Batch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compute every list from a whole log file (a backfill) and write the same keys as run.",
-        discussion: "Replaces the namespace's state with the file's: the result equals streaming the same file into an empty namespace. FILE may be - for stdin."
+        discussion: "Replaces the namespace's state with the file's: the result equals streaming the same file into an empty namespace (Swing exact). FILE may be - for stdin."
     )
 
     @OptionGroup var kv: KVOptions
@@ -63,53 +58,94 @@ struct Batch: ParsableCommand {
     @Argument(help: "The event log to read (- for stdin).")
     var file: String
 
+    @Option(name: .long, help: "A job file whose fields apply (options given here override them).")
+    var job: String?
+
     @Flag(name: .long, inversion: .prefixedNo, help: "Progress line on stderr (default: when stderr is a terminal).")
     var progress: Bool = isTerminal(2)
 
     func run() throws {
-        var configuration = JobConfiguration()
-        configuration.mode = .batch
-        configuration.format = input.format
-        configuration.columns = try input.columnMap()
-        configuration.parameters = try model.parameters()
-        configuration.deadLetterPath = input.deadLetter
-        configuration.showProgress = progress
+        var cli = kv.spec
+        try input.apply(to: &cli)
+        model.apply(to: &cli)
+        cli.mode = .batch
+        var resolved = try resolveJob(file: job, overrides: cli)
+        resolved.configuration.showProgress = progress
         let fd: Int32
         if file == "-" { fd = 0 } else {
             fd = open(file, O_RDONLY)
             guard fd >= 0 else { throw ValidationError("cannot open '\(file)': \(String(cString: strerror(errno)))") }
         }
         defer { if fd != 0 { close(fd) } }
-        try runJob(configuration, kv: kv, fd: fd)
+        try runJob(resolved, fd: fd)
     }
 }
 
 struct Rebuild: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recompute Swing exactly from the interaction sets in the KV store and swap its lists in.",
-        discussion: "Reads no input. Give the same model options as the run that built the state (after it, streaming and batch lists agree)."
+        discussion: "Reads no input. Give the same model options (or job file) as the run that built the state; after it, streaming and batch lists agree."
     )
+    @Argument(help: "A job file whose fields apply (optional).")
+    var jobFile: String?
     @OptionGroup var kv: KVOptions
     @OptionGroup var model: ModelOptions
 
     func run() throws {
-        var configuration = JobConfiguration()
-        configuration.mode = .rebuild
-        configuration.parameters = try model.parameters()
-        guard configuration.parameters.algorithms.contains(.swing) else {
-            throw ValidationError("nothing to rebuild: --algos does not include swing")
+        var cli = kv.spec
+        model.apply(to: &cli)
+        var job = try resolveJob(file: jobFile, overrides: cli)
+        job.configuration.mode = .rebuild
+        guard job.configuration.parameters.algorithms.contains(.swing) else {
+            throw ValidationError("nothing to rebuild: the algorithms do not include swing")
         }
-        try runJob(configuration, kv: kv, fd: 0)
+        try runJob(job, fd: 0)
     }
 }
 
-func runJob(_ configuration: JobConfiguration, kv: KVOptions, fd: Int32) throws {
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a job file: print every error with its field path and line; exit 1 if any.",
+        discussion: "Also checks that the job's Redis (kv.redis) answers."
+    )
+    @Argument(help: "The job file.") var jobFile: String
+
+    func run() throws {
+        do {
+            let job = try JobFile.load(path: jobFile).resolve()
+            if let url = job.location.url {
+                let endpoint = try RedisEndpoint(url: url)
+                guard isRedisAlive(endpoint: endpoint, timeout: .seconds(2)) else {
+                    throw JobSpecError(issues: [.init(path: "kv.redis", line: nil, message: "\(endpoint.displayName) does not answer")])
+                }
+            }
+            let c = job.configuration
+            print("\(jobFile): ok — \(c.mode == .batch ? "batch" : "stream") job, algorithms \(c.parameters.algorithms.sorted().map(\.rawValue).joined(separator: ",")), k \(c.parameters.k), namespace \(job.keys.namespace), KV \(job.location.url ?? "private redis-server in \(job.location.stateDirectory)")")
+        } catch let error as JobSpecError {
+            for issue in error.issues { stderrLine("\(jobFile): \(issue)") }
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The job file (if any) with the command line laid over it, resolved and validated.
+func resolveJob(file: String?, overrides: JobSpec) throws -> JobSpec.Resolved {
+    do {
+        let base = try file.map { path throws(JobSpecError) in try JobFile.load(path: path) } ?? JobSpec()
+        return try base.overriding(with: overrides).resolve()
+    } catch {
+        let prefix = file.map { "\($0): " } ?? ""
+        throw ValidationError(error.issues.map { prefix + $0.description }.joined(separator: "\n"))
+    }
+}
+
+func runJob(_ job: JobSpec.Resolved, fd: Int32) throws {
     let shutdown = ShutdownSignal()
     try reportingErrors {
-        let (handle, store) = try kv.open(shutdown: shutdown, retryForever: true)
+        let (handle, store) = try openStore(job, shutdown: shutdown, retryForever: true)
         defer { handle.close() }
-        let job = try StreamJob(configuration: configuration, store: store, shutdown: shutdown)
-        let summary = try job.run(reader: LineReader(fileDescriptor: fd))
+        let streamJob = try StreamJob(configuration: job.configuration, store: store, shutdown: shutdown)
+        let summary = try streamJob.run(reader: LineReader(fileDescriptor: fd))
         stderrLine(summary.text)
     }
 }

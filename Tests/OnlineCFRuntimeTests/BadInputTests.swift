@@ -83,7 +83,7 @@ import OnlineCFTestSupport
         let bad = try OnlineCFBinary.run(["run", "--algos", "swung"])
         #expect(bad.status != 0 && bad.stderr.contains("unknown algorithm 'swung'"))
         let interval = try OnlineCFBinary.run(["run", "--emit-interval", "soon"])
-        #expect(interval.status != 0 && interval.stderr.contains("--emit-interval"))
+        #expect(interval.status != 0 && interval.stderr.contains("emit_interval"))
         let namespace = try OnlineCFBinary.run(["export", "--algo", "itemcf:cosine", "--namespace", "a b", "--redis", "redis://127.0.0.1:1"])
         #expect(namespace.status != 0 && namespace.stderr.contains("invalid namespace"))
         let url = try OnlineCFBinary.run(["export", "--algo", "itemcf:cosine", "--redis", "http://x"])

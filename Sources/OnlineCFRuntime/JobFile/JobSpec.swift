@@ -1,0 +1,139 @@
+import OnlineCFCore
+import OnlineCFKV
+
+/// Everything that defines a job, each field optional: what a job file says, or what the
+/// command line says. ``overriding(with:)`` lays command-line flags over a job file and
+/// ``resolve()`` applies the defaults and validates every field, reporting every problem
+/// with its field path. Flags and job files go through the same validation.
+public struct JobSpec: Sendable, Equatable {
+    public var mode: JobConfiguration.Mode?
+    public var source: String?
+    public var format: EventFormat?
+    public var columns: [EventField]?
+    public var deadLetter: String?
+    public var algorithms: String?
+    public var k: Int?
+    public var itemHistory: Int?
+    public var userHistory: Int?
+    public var authorHistory: Int?
+    public var exact: Bool?
+    public var swingAlpha1: Double?
+    public var swingAlpha2: Double?
+    public var swingBeta: Double?
+    public var swingMinUserBehavior: Int?
+    public var swingMaxUserBehavior: Int?
+    public var swingMaxUsersPerItem: Int?
+    public var swingSeed: UInt64?
+    public var swingUserWindow: Int?
+    public var swingRebuildEvery: String?
+    public var emitInterval: String?
+    public var redis: String?
+    public var namespace: String?
+    public var stateDir: String?
+    /// Where each field came from, for error messages: field path → line of the job file.
+    public var lines: [String: Int] = [:]
+    /// Problems found while reading the job file, reported by ``resolve()`` with the rest.
+    public var problems: [JobSpecError.Issue] = []
+
+    public init() {}
+
+    /// This spec with every field that `other` sets replaced by `other`'s.
+    public func overriding(with other: JobSpec) -> JobSpec {
+        var r = self
+        r.problems += other.problems
+        func take<T>(_ path: WritableKeyPath<JobSpec, T?>) { if let v = other[keyPath: path] { r[keyPath: path] = v } }
+        take(\.mode); take(\.source); take(\.format); take(\.columns); take(\.deadLetter); take(\.algorithms); take(\.k)
+        take(\.itemHistory); take(\.userHistory); take(\.authorHistory); take(\.exact)
+        take(\.swingAlpha1); take(\.swingAlpha2); take(\.swingBeta); take(\.swingMinUserBehavior); take(\.swingMaxUserBehavior)
+        take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRebuildEvery)
+        take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir)
+        return r
+    }
+
+    /// A job ready to run: its configuration, where the KV store is, and its keys.
+    public struct Resolved: Sendable {
+        public var configuration: JobConfiguration
+        public var location: KVLocation
+        public var keys: KeySchema
+    }
+
+    /// Applies defaults and validates. Throws every problem at once.
+    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws(JobSpecError) -> Resolved {
+        var issues: [JobSpecError.Issue] = problems
+        func problem(_ path: String, _ message: String) { issues.append(.init(path: path, line: lines[path], message: message)) }
+
+        var c = JobConfiguration()
+        c.mode = mode ?? .stream
+        if let source, source != "-", source != "stdin" {
+            problem("source", "'\(source)' is not a source this version reads; use '-' (standard input)")
+        }
+        c.format = format ?? .jsonl
+        c.columns = columns
+        if columns != nil, c.format == .jsonl { problem("columns", "a column map applies to tsv and inter input, not jsonl") }
+        c.deadLetterPath = deadLetter
+
+        var p = ModelParameters()
+        do { p.algorithms = try Algorithm.parseList(algorithms ?? "all") } catch { problem("algorithms", error.description) }
+        p.k = k ?? ModelParameters.defaultK
+        if !(1...10_000).contains(p.k) { problem("k", "\(p.k) is out of range: use 1 to 10000") }
+        p.itemHistory = itemHistory ?? ModelParameters.defaultItemHistory
+        p.userHistory = userHistory ?? ModelParameters.defaultUserHistory
+        p.authorHistory = authorHistory ?? ModelParameters.defaultAuthorHistory
+        for (path, v) in [("bounds.item_history", p.itemHistory), ("bounds.user_history", p.userHistory), ("bounds.author_history", p.authorHistory)] where v < 0 {
+            problem(path, "\(v) is out of range: use 0 (unbounded) or more")
+        }
+        var s = SwingParameters()
+        s.alpha1 = swingAlpha1 ?? s.alpha1; s.alpha2 = swingAlpha2 ?? s.alpha2; s.beta = swingBeta ?? s.beta
+        s.minUserBehavior = swingMinUserBehavior ?? s.minUserBehavior; s.maxUserBehavior = swingMaxUserBehavior ?? s.maxUserBehavior
+        s.maxUserNumPerItem = swingMaxUsersPerItem ?? s.maxUserNumPerItem; s.seed = swingSeed ?? s.seed
+        s.streamingUserWindow = swingUserWindow ?? s.streamingUserWindow
+        for (path, v) in [("swing.alpha1", s.alpha1), ("swing.alpha2", s.alpha2), ("swing.beta", s.beta)] where !(v >= 0 && v.isFinite) {
+            problem(path, "\(v) is out of range: use a number ≥ 0")
+        }
+        if s.minUserBehavior < 1 { problem("swing.min_user_behavior", "\(s.minUserBehavior) is out of range: use 1 or more") }
+        if s.maxUserBehavior < s.minUserBehavior || s.maxUserBehavior > 65_535 {
+            problem("swing.max_user_behavior", "\(s.maxUserBehavior) is out of range: use min_user_behavior to 65535")
+        }
+        if !(2...20_000).contains(s.maxUserNumPerItem) { problem("swing.max_users_per_item", "\(s.maxUserNumPerItem) is out of range: use 2 to 20000") }
+        if s.streamingUserWindow < 0 { problem("swing.user_window", "\(s.streamingUserWindow) is out of range: use 0 (all) or more") }
+        if s.alpha1 + Double(s.minUserBehavior) <= 0 { problem("swing.alpha1", "alpha1 + min_user_behavior must be > 0") }
+        p.swing = s
+        c.parameters = exact == true ? p.exact() : p
+
+        if let text = emitInterval {
+            if let d = DurationText.parse(text), d >= .milliseconds(100) { c.emitInterval = d } else {
+                problem("emit_interval", "'\(text)' is not a duration of at least 100ms (examples: 1s, 500ms, 60s, 5m)")
+            }
+        }
+        if let text = swingRebuildEvery {
+            if let d = DurationText.parse(text), d >= .seconds(1) { c.swingRebuildEvery = d } else {
+                problem("swing.rebuild_every", "'\(text)' is not a duration of at least 1s (examples: 10m, 1h)")
+            }
+        }
+        if let redis {
+            do { _ = try RedisEndpoint(url: redis, environment: environment) } catch { problem("kv.redis", error.message) }
+        }
+        var keys: KeySchema?
+        do { keys = try KeySchema(namespace: namespace ?? "ocf") } catch { problem("kv.namespace", error.description) }
+        guard issues.isEmpty, let keys else { throw JobSpecError(issues: issues) }
+        let location = KVLocation(url: redis, stateDirectory: stateDir ?? KVLocation.defaultStateDirectory(environment: environment))
+        return Resolved(configuration: c, location: location, keys: keys)
+    }
+}
+
+/// Problems with a job: each names the field (its path in the job file, such as
+/// `swing.alpha1`) and, when it came from a file, the line.
+public struct JobSpecError: Error, Sendable, CustomStringConvertible {
+    public struct Issue: Sendable, Equatable, CustomStringConvertible {
+        public var path: String
+        public var line: Int?
+        public var message: String
+        public init(path: String, line: Int?, message: String) { self.path = path; self.line = line; self.message = message }
+        public var description: String { (line.map { "line \($0): " } ?? "") + "\(path): \(message)" }
+    }
+    public var issues: [Issue]
+    public init(issues: [Issue]) { self.issues = issues }
+    public var description: String { issues.map(\.description).joined(separator: "\n") }
+}
+
+import Foundation
