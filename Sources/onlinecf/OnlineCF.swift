@@ -1,4 +1,5 @@
 import ArgumentParser
+import OnlineCFCore
 
 @main
 struct OnlineCF: ParsableCommand {
@@ -13,7 +14,7 @@ struct OnlineCF: ParsableCommand {
         With no --redis, onlinecf starts a private redis-server in ./.onlinecf (or $ONLINECF_HOME) \
         and stops it when the command ends; its data stays there for the next command.
         """,
-        version: "0.1.0",
+        version: OnlineCFCoreVersion.string,
         subcommands: [
             Run.self, Batch.self, Rebuild.self, Check.self, Export.self, I2I.self, U2U.self, A2A.self, Items.self, Gen.self, Reset.self,
         ]
