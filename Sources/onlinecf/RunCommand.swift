@@ -34,9 +34,7 @@ struct Run: ParsableCommand {
     var progress: Bool = isTerminal(2)
 
     func run() throws {
-        var cli = kv.spec
-        try input.apply(to: &cli)
-        model.apply(to: &cli)
+        var cli = try jobSpec(kv, input, model)
         cli.emitInterval = emitInterval
         cli.swingRebuildEvery = swingRebuildEvery
         var job = try resolveJob(file: jobFile, overrides: cli)
@@ -65,9 +63,7 @@ struct Batch: ParsableCommand {
     var progress: Bool = isTerminal(2)
 
     func run() throws {
-        var cli = kv.spec
-        try input.apply(to: &cli)
-        model.apply(to: &cli)
+        var cli = try jobSpec(kv, input, model)
         cli.mode = .batch
         var resolved = try resolveJob(file: job, overrides: cli)
         resolved.configuration.showProgress = progress
@@ -126,6 +122,14 @@ struct Check: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// What the command line's option groups say about a job.
+func jobSpec(_ kv: KVOptions, _ input: InputOptions, _ model: ModelOptions) throws -> JobSpec {
+    var spec = kv.spec
+    try input.apply(to: &spec)
+    model.apply(to: &spec)
+    return spec
 }
 
 /// The job file (if any) with the command line laid over it, resolved and validated.
