@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev (pkg-config `hiredis`).
@@ -25,7 +26,8 @@ let package = Package(
         // Adapter: Redis-compatible KV client over hiredis, and a managed redis-server.
         .target(name: "OnlineCFKV", dependencies: ["CHiredis"]),
         // Runtime: input, state, emission, checkpoints; wires core and adapters.
-        .target(name: "OnlineCFRuntime", dependencies: ["OnlineCFCore", "OnlineCFKV", .product(name: "Yams", package: "Yams")]),
+        .target(name: "OnlineCFRuntime", dependencies: ["OnlineCFCore", "OnlineCFKV", .product(name: "Yams", package: "Yams"),
+                                                          .product(name: "Prometheus", package: "swift-prometheus")]),
         // Thin CLI.
         .executableTarget(
             name: "onlinecf",

@@ -30,12 +30,16 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Recompute Swing exactly from the stored interaction sets this often (e.g. 10m, 1h); increments continue on top.")
     var swingRebuildEvery: String?
 
+    @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 (default: not served).")
+    var metrics: String?
+
     @Flag(name: .long, inversion: .prefixedNo, help: "Progress line on stderr (default: when stderr is a terminal).")
     var progress: Bool = isTerminal(2)
 
     func run() throws {
         var cli = try jobSpec(kv, input, model)
         cli.emitInterval = emitInterval
+        cli.metrics = metrics
         cli.swingRebuildEvery = swingRebuildEvery
         var job = try resolveJob(file: jobFile, overrides: cli)
         job.configuration.showProgress = progress
@@ -148,7 +152,11 @@ func runJob(_ job: JobSpec.Resolved, fd: Int32) throws {
     try reportingErrors {
         let (handle, store) = try openStore(job, shutdown: shutdown, retryForever: true)
         defer { handle.close() }
-        let streamJob = try StreamJob(configuration: job.configuration, store: store, shutdown: shutdown)
+        let metrics = JobMetrics()
+        let server = try job.configuration.metricsAddress.map { try MetricsServer(address: $0, metrics: metrics) }
+        defer { server?.stop() }
+        if let server { stderrLine("metrics: \(server.url)") }
+        let streamJob = try StreamJob(configuration: job.configuration, store: store, shutdown: shutdown, metrics: metrics)
         let summary = try streamJob.run(reader: LineReader(fileDescriptor: fd))
         stderrLine(summary.text)
     }

@@ -72,6 +72,7 @@ public enum JobFile {
                         spec.columns = fields
                     }
                 case "dead_letter": spec.deadLetter = string(value, path, line)
+                case "metrics": spec.metrics = string(value, path, line)
                 case "algorithms": spec.algorithms = list(value, path, line)?.joined(separator: ",")
                 case "k": spec.k = int(value, path, line)
                 case "exact": spec.exact = bool(value, path, line)

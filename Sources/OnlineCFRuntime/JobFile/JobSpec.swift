@@ -30,6 +30,7 @@ public struct JobSpec: Sendable, Equatable {
     public var redis: String?
     public var namespace: String?
     public var stateDir: String?
+    public var metrics: String?
     /// Where each field came from, for error messages: field path → line of the job file.
     public var lines: [String: Int] = [:]
     /// Problems found while reading the job file, reported by ``resolve()`` with the rest.
@@ -46,7 +47,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.itemHistory); take(\.userHistory); take(\.authorHistory); take(\.exact)
         take(\.swingAlpha1); take(\.swingAlpha2); take(\.swingBeta); take(\.swingMinUserBehavior); take(\.swingMaxUserBehavior)
         take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRebuildEvery)
-        take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir)
+        take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.metrics)
         return r
     }
 
@@ -71,6 +72,12 @@ public struct JobSpec: Sendable, Equatable {
         c.columns = columns
         if columns != nil, c.format == .jsonl { problem("columns", "a column map applies to tsv and inter input, not jsonl") }
         c.deadLetterPath = deadLetter
+        if let metrics {
+            let parts = metrics.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) { c.metricsAddress = metrics } else {
+                problem("metrics", "'\(metrics)' is not host:port (example: 127.0.0.1:9464)")
+            }
+        }
 
         var p = ModelParameters()
         do { p.algorithms = try Algorithm.parseList(algorithms ?? "all") } catch { problem("algorithms", error.description) }

@@ -20,6 +20,8 @@ public struct JobConfiguration: Sendable {
     /// re-read from a replayable source; see the README's checkpoint section).
     public var eventsPerChunk = 50_000
     public var deadLetterPath: String? = nil
+    /// `host:port` to serve Prometheus metrics on (nil: not served).
+    public var metricsAddress: String? = nil
     /// Show a progress line on stderr (default: when stderr is a terminal).
     public var showProgress = false
 

@@ -32,8 +32,13 @@ public final class StreamJob {
     private var carried: [Int: [(at: ContinuousClock.Instant, count: Int)]] = [:]
     private let clock = ContinuousClock()
 
-    public init(configuration: JobConfiguration, store: StateStore, shutdown: ShutdownSignal) throws {
+    public let metrics: JobMetrics
+    private var reported = (lines: 0, events: 0, applied: 0, malformed: 0, commands: 0, lists: 0)
+    private var emissionStarted: [Int: ContinuousClock.Instant] = [:]
+
+    public init(configuration: JobConfiguration, store: StateStore, shutdown: ShutdownSignal, metrics: JobMetrics = JobMetrics()) throws {
         self.configuration = configuration
+        self.metrics = metrics
         self.store = store
         self.shutdown = shutdown
         self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, shouldGiveUp: { [shutdown] in shutdown.isRequested })
@@ -104,6 +109,7 @@ public final class StreamJob {
                 }
             }
             recordFreshness()
+            reportMetrics()
             if configuration.showProgress && now >= nextProgress {
                 progress(since: start)
                 nextProgress = now + .seconds(1)
@@ -197,6 +203,9 @@ public final class StreamJob {
         next.linesCommitted += summary.linesRead - linesAtLastCommit
         try store.commitChunk(number: meta.logChunks, events: pending, meta: next, parameters: configuration.parameters.fingerprint)
         meta = next
+        metrics.commitSeconds.record(clock.now - started)
+        metrics.lastCommit.set(Date().timeIntervalSince1970)
+        metrics.logChunks.set(Int64(meta.logChunks))
         linesAtLastCommit = summary.linesRead
         pending.removeAll(keepingCapacity: true)
     }
@@ -205,6 +214,7 @@ public final class StreamJob {
     private func beginEmission(full: Bool) {
         emitter.begin(&model, full: full, logChunks: meta.logChunks)
         carried[emitter.emissions] = unassigned
+        emissionStarted[emitter.emissions] = clock.now
         unassigned.removeAll()
     }
 
@@ -213,8 +223,26 @@ public final class StreamJob {
         for (emission, at) in writer.takeCompletions() {
             for batch in carried.removeValue(forKey: emission) ?? [] {
                 summary.freshness.record((at - batch.at).seconds, weight: batch.count)
+                for _ in 0..<batch.count { metrics.freshnessSeconds.record(at - batch.at) }
+            }
+            if let started = emissionStarted.removeValue(forKey: emission) {
+                metrics.emissionSeconds.record(at - started)
+                metrics.emissions.increment()
             }
         }
+    }
+
+    /// Brings the counters up to date (cheap: a few atomic adds per loop turn).
+    private func reportMetrics() {
+        let commands = store.client.commandsSent + writer.commandsSent
+        let lists = emitter.stats.listsWritten + emitter.stats.listsDeleted
+        metrics.linesRead.increment(by: Int64(summary.linesRead - reported.lines))
+        metrics.eventsRead.increment(by: Int64(summary.events - reported.events))
+        metrics.eventsApplied.increment(by: Int64(summary.newPairs - reported.applied))
+        metrics.linesMalformed.increment(by: Int64(reporter.count - reported.malformed))
+        metrics.kvCommands.increment(by: Int64(max(0, commands - reported.commands)))
+        metrics.listsWritten.increment(by: Int64(lists - reported.lists))
+        reported = (summary.linesRead, summary.events, summary.newPairs, reporter.count, max(commands, reported.commands), lists)
     }
 
     private func advanceEmission(blocking: Bool) throws {
@@ -236,6 +264,7 @@ public final class StreamJob {
         try emitter.advance(model, blocking: true)
         try writer.waitUntilIdle()
         recordFreshness()
+        reportMetrics()
         summary.emission = emitter.stats
         summary.emissions = emitter.emissions
         summary.kvCommands += writer.commandsSent
