@@ -245,7 +245,11 @@ public final class StreamJob {
         reported = (summary.linesRead, summary.events, summary.newPairs, reporter.count, max(commands, reported.commands), lists)
     }
 
+    /// Computes and hands over more of the emission under way. What was applied since the
+    /// last commit is committed first, so a written list never reflects an event that the
+    /// event log does not hold (after a crash, the lists are never ahead of the state).
     private func advanceEmission(blocking: Bool) throws {
+        if blocking || writer.hasRoom { try commit() }
         let started = clock.now
         defer { summary.emitSeconds += (clock.now - started).seconds }
         try emitter.advance(model, blocking: blocking)
