@@ -1,9 +1,10 @@
 /// A compact map from neighbour index to a count: one co-occurrence row.
 ///
 /// Open addressing with linear probing over a single `[UInt64]` (key + 1 in the high
-/// half, count in the low half), so a row costs about 11 bytes per neighbour and no
-/// allocation per neighbour. Guarantees: `value(of:)` is exact; iteration visits each
-/// neighbour with a non-zero count exactly once, in no particular order.
+/// half, count in the low half). The table is filled up to 80 % and grows by half, so a
+/// row costs about 12 bytes per neighbour on average and no allocation per neighbour.
+/// Guarantees: `value(of:)` is exact; iteration visits each neighbour with a non-zero
+/// count exactly once, in no particular order.
 public struct CountRow: Sendable {
     private var slots: [UInt64] = []
     /// Number of neighbours with a non-zero count.
@@ -11,18 +12,19 @@ public struct CountRow: Sendable {
 
     public init() {}
 
+    /// The home slot of `key` in a table of `capacity` slots (multiply-shift onto any size).
     @inline(__always)
-    static func hash(_ key: UInt32, mask: Int) -> Int {
-        Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    static func home(_ key: UInt32, capacity: Int) -> Int {
+        let h = (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 32
+        return Int(truncatingIfNeeded: (h &* UInt64(capacity)) >> 32)
     }
 
     /// Adds `amount` to the count of `key`.
-
     public mutating func increment(_ key: UInt32, by amount: UInt32 = 1) {
-        if (count + 1) * 10 > slots.count * 7 { grow() }
+        if (count + 1) * 10 > slots.count * 8 { grow() }
         let tag = UInt64(key) &+ 1
-        let mask = slots.count - 1
-        var i = CountRow.hash(key, mask: mask)
+        let capacity = slots.count
+        var i = CountRow.home(key, capacity: capacity)
         slots.withUnsafeMutableBufferPointer { s in
             while true {
                 let slot = s[i]
@@ -35,28 +37,28 @@ public struct CountRow: Sendable {
                     s[i] = slot &+ UInt64(amount)
                     return
                 }
-                i = (i + 1) & mask
+                i += 1
+                if i == capacity { i = 0 }
             }
         }
     }
 
     /// The count of `key` (0 when absent).
-
     public func value(of key: UInt32) -> UInt32 {
         if slots.isEmpty { return 0 }
         let tag = UInt64(key) &+ 1
-        let mask = slots.count - 1
-        var i = CountRow.hash(key, mask: mask)
+        let capacity = slots.count
+        var i = CountRow.home(key, capacity: capacity)
         while true {
             let slot = slots[i]
             if slot == 0 { return 0 }
             if slot >> 32 == tag { return UInt32(truncatingIfNeeded: slot) }
-            i = (i + 1) & mask
+            i += 1
+            if i == capacity { i = 0 }
         }
     }
 
     /// Calls `body` with every (neighbour, count).
-
     public func forEach(_ body: (UInt32, UInt32) throws -> Void) rethrows {
         try slots.withUnsafeBufferPointer { s in
             for slot in s where slot != 0 {
@@ -65,19 +67,15 @@ public struct CountRow: Sendable {
         }
     }
 
-
-    mutating func grow() {
+    private mutating func grow() {
         let old = slots
-        let capacity = Swift.max(8, old.count * 2)
+        let capacity = Swift.max(4, old.count + old.count / 2)
         slots = [UInt64](repeating: 0, count: capacity)
-        count = 0
-        let mask = capacity - 1
         slots.withUnsafeMutableBufferPointer { s in
             for slot in old where slot != 0 {
-                var i = CountRow.hash(UInt32(truncatingIfNeeded: (slot >> 32) &- 1), mask: mask)
-                while s[i] != 0 { i = (i + 1) & mask }
+                var i = CountRow.home(UInt32(truncatingIfNeeded: (slot >> 32) &- 1), capacity: capacity)
+                while s[i] != 0 { i += 1; if i == capacity { i = 0 } }
                 s[i] = slot
-                count += 1
             }
         }
     }
