@@ -30,6 +30,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Recompute Swing exactly from the stored interaction sets this often (e.g. 10m, 1h); increments continue on top.")
     var swingRebuildEvery: String?
 
+    @Flag(name: .long, help: "Skip the lines of this input that an earlier run committed (pipe the same input again after a crash).")
+    var resume = false
+
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 (default: not served).")
     var metrics: String?
 
@@ -43,6 +46,7 @@ struct Run: ParsableCommand {
         cli.swingRebuildEvery = swingRebuildEvery
         var job = try resolveJob(file: jobFile, overrides: cli)
         job.configuration.showProgress = progress
+        job.configuration.resume = resume
         try runJob(job, fd: 0)
     }
 }

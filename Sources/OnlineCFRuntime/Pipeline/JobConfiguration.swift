@@ -20,6 +20,9 @@ public struct JobConfiguration: Sendable {
     /// re-read from a replayable source; see the README's checkpoint section).
     public var eventsPerChunk = 50_000
     public var deadLetterPath: String? = nil
+    /// Skip the lines of this input that an earlier run over the same input committed
+    /// (standard input cannot be replayed, so the same input is piped again).
+    public var resume = false
     /// `host:port` to serve Prometheus metrics on (nil: not served).
     public var metricsAddress: String? = nil
     /// Show a progress line on stderr (default: when stderr is a terminal).
@@ -36,6 +39,8 @@ public struct RunSummary: Sendable {
     public var malformed = 0
     public var skipped = 0
     public var replayedEvents = 0
+    /// Lines skipped by `--resume`.
+    public var resumedLines = 0
     public var emissions = 0
     public var emission = EmissionStats()
     public var kvCommands = 0
@@ -75,6 +80,7 @@ public struct RunSummary: Sendable {
         }
         if let peak = peakResidentBytes { lines.append("peak RSS: \(peak / (1 << 20)) MiB") }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
+        if resumedLines > 0 { lines.insert("resumed: skipped the first \(resumedLines) lines, committed by an earlier run", at: 0) }
         if replayedEvents > 0 { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }
         return lines.joined(separator: "\n")
     }

@@ -146,6 +146,12 @@ public final class StreamJob {
     }
 
     private func handle(_ line: UnsafeBufferPointer<UInt8>, _ number: Int) {
+        if number <= skipLines {
+            summary.resumedLines += 1
+            // The header of an .inter file still has to teach the decoder its columns.
+            if number == 1 { _ = decoder.decode(line, lineNumber: number) }
+            return
+        }
         summary.linesRead += 1
         switch decoder.decode(line, lineNumber: number) {
         case .event(let event):
@@ -187,6 +193,8 @@ public final class StreamJob {
         if meta.logChunks > 0, meta.parameters != configuration.parameters.fingerprint {
             model.markAllChanged()
         }
+        if configuration.resume { skipLines = meta.inputLinesCommitted }
+        meta.inputLinesCommitted = 0
         for (item, author) in try store.loadItemAuthors() {
             model.setAuthor(item: item, author: author)
         }
@@ -201,6 +209,7 @@ public final class StreamJob {
         next.logChunks += 1
         next.eventsCommitted += pending.count
         next.linesCommitted += summary.linesRead - linesAtLastCommit
+        next.inputLinesCommitted = summary.resumedLines + summary.linesRead
         try store.commitChunk(number: meta.logChunks, events: pending, meta: next, parameters: configuration.parameters.fingerprint)
         meta = next
         metrics.commitSeconds.record(clock.now - started)
@@ -210,6 +219,8 @@ public final class StreamJob {
         pending.removeAll(keepingCapacity: true)
     }
     private var linesAtLastCommit = 0
+    /// Lines `--resume` skips.
+    private var skipLines = 0
 
     private func beginEmission(full: Bool) {
         emitter.begin(&model, full: full, logChunks: meta.logChunks)

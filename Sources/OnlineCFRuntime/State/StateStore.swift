@@ -13,6 +13,9 @@ public struct StateMeta: Sendable, Equatable {
     public var fullEmittedChunks: Int = 0
     /// Input lines committed by the runs so far (for information).
     public var linesCommitted: Int = 0
+    /// Lines of the current input committed: what `--resume` skips when the same input
+    /// is piped again. A run without `--resume` starts it from 0.
+    public var inputLinesCommitted: Int = 0
     /// Events in the log (distinct user-item pairs).
     public var eventsCommitted: Int = 0
     /// The log chunk count at the last exact Swing rebuild (0: none): replay rebuilds there.
@@ -50,6 +53,7 @@ public final class StateStore {
         meta.emittedChunks = fields["emitted_chunks"].flatMap { Int($0) } ?? 0
         meta.fullEmittedChunks = min(meta.emittedChunks, fields["full_emitted_chunks"].flatMap { Int($0) } ?? 0)
         meta.linesCommitted = fields["lines_committed"].flatMap { Int($0) } ?? 0
+        meta.inputLinesCommitted = fields["input_lines_committed"].flatMap { Int($0) } ?? 0
         meta.eventsCommitted = fields["events_committed"].flatMap { Int($0) } ?? 0
         meta.swingRebuildChunk = fields["swing_rebuild_chunk"].flatMap { Int($0) } ?? 0
         if let schema = meta.schema, schema != KeySchema.version {
@@ -82,6 +86,7 @@ public final class StateStore {
         var hset = RedisCommand("HSET", keys.meta, "schema", String(KeySchema.version), "parameters", parameters)
         hset.append(string: "log_chunks"); hset.append(string: String(meta.logChunks))
         hset.append(string: "lines_committed"); hset.append(string: String(meta.linesCommitted))
+        hset.append(string: "input_lines_committed"); hset.append(string: String(meta.inputLinesCommitted))
         hset.append(string: "events_committed"); hset.append(string: String(meta.eventsCommitted))
         var commands = [RedisCommand("MULTI")]
         if !events.isEmpty {
