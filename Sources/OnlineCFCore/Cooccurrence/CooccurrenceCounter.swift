@@ -92,6 +92,14 @@ public struct CooccurrenceCounter: Sendable {
         return set.members
     }
 
+    /// Marks an entity and every entity it co-occurs with as changed (their lists may
+    /// hold it: rows are symmetric).
+    public mutating func markNeighbourhoodChanged(_ e: UInt32) {
+        guard Int(e) < rows.count else { return }
+        rowChanged.insert(e)
+        rows[Int(e)].forEach { o, _ in rowChanged.insert(o) }
+    }
+
     /// Marks every entity as changed (after a parameter change, every list is stale).
     public mutating func markAllChanged() {
         for e in 0..<degrees.count {

@@ -10,6 +10,11 @@
 ///
 /// An item's author is the first one known for it: from its first event carrying an
 /// author, or from the item table (``setAuthor(item:author:)``) if that came first.
+///
+/// With recall on (``ModelParameters/recall``), every event also updates the user's
+/// recent items (``RecentInteractions``), so every event changes the state and is
+/// returned by ``apply(_:)``. Blocked items (``setBlocked(item:_:)``) never appear in an
+/// i2i or recall list and have an empty list of their own.
 public struct CFModel: Sendable {
     public let parameters: ModelParameters
     public private(set) var users = IdInterner()
@@ -26,6 +31,11 @@ public struct CFModel: Sendable {
     public private(set) var a2a: CooccurrenceCounter?
     /// Swing: interaction sets and score rows.
     public private(set) var swing: StreamingSwing?
+    /// Recall: each user's recent items.
+    public private(set) var recent: RecentInteractions?
+    private var blocked: [Bool] = []
+    /// Set when the blocked items changed: every recall list is then recomputed.
+    private var blockedChanged = false
 
     private static let noAuthor = UInt32.max
 
@@ -36,6 +46,7 @@ public struct CFModel: Sendable {
         if algos.contains(.swing) { swing = StreamingSwing(parameters: parameters.swing) }
         if algos.contains(.u2uCosine) { u2u = CooccurrenceCounter(window: parameters.userHistory) }
         if algos.contains(.a2aCosine) { a2a = CooccurrenceCounter(window: parameters.authorHistory) }
+        if let r = parameters.recall { recent = RecentInteractions(capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis) }
     }
 
     /// Number of distinct (user, item) pairs applied.
@@ -51,22 +62,55 @@ public struct CFModel: Sendable {
         return true
     }
 
+    /// The author of an item index, if known.
+    public func author(of item: UInt32) -> String? {
+        guard Int(item) < itemAuthor.count, itemAuthor[Int(item)] != Self.noAuthor else { return nil }
+        return authors.name(itemAuthor[Int(item)])
+    }
+
+    /// Whether an item index is blocked (see ``setBlocked(item:_:)``).
+    @inline(__always)
+    public func isBlocked(_ item: UInt32) -> Bool { Int(item) < blocked.count && blocked[Int(item)] }
+
+    /// Blocks an item (it leaves every i2i and recall list, its own list empties) or
+    /// unblocks it; marks every list it may be in or come back to as changed.
+    public mutating func setBlocked(item: String, _ on: Bool) {
+        let i = items.intern(item)
+        if Int(i) >= blocked.count { blocked.append(contentsOf: repeatElement(false, count: Int(i) + 1 - blocked.count)) }
+        guard blocked[Int(i)] != on else { return }
+        blocked[Int(i)] = on
+        itemCF?.markNeighbourhoodChanged(i)
+        swing?.markNeighbourhoodChanged(i)
+        blockedChanged = true
+    }
+
+    /// The item ids blocked now.
+    public var blockedItems: [String] { blocked.indices.filter { blocked[$0] }.map { items.names[$0] } }
+
     /// The author of an item, if known.
     public func author(ofItem item: String) -> String? {
         guard let i = items.index(of: item), Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor else { return nil }
         return authors.name(itemAuthor[Int(i)])
     }
 
-    /// Applies one event. When its (user, item) pair is new, that is when the event
-    /// changed the state, returns the event with the item's author filled in as used:
-    /// the runtime logs exactly these events, and replaying them rebuilds the state.
-    /// Returns nil for a repeat of a known pair.
+    /// Applies one event. When it changed the state (its (user, item) pair is new, or
+    /// recall is on), returns the event with the item's author filled in as used: the
+    /// runtime logs exactly these events, and replaying them rebuilds the state.
+    /// Returns nil for a repeat of a known pair when recall is off.
     @discardableResult
     public mutating func apply(_ event: Event) -> Event? {
         let u = users.intern(event.user)
         let i = items.intern(event.item)
         if let author = event.author { setAuthor(item: event.item, author: author) }
-        guard seenUserItem.insert(UInt64(u) << 32 | UInt64(i)).inserted else { return nil }
+        if recent != nil {
+            recent!.record(user: u, item: i, weight: parameters.recall!.actionWeights.weight(of: event.action), atMillis: event.timestampMillis)
+        }
+        guard seenUserItem.insert(UInt64(u) << 32 | UInt64(i)).inserted else {
+            guard recent != nil else { return nil }
+            var applied = event
+            applied.author = author(of: i)
+            return applied
+        }
         itemCF?.addNewPair(basket: u, entity: i)
         u2u?.addNewPair(basket: i, entity: u)
         if swing != nil {
@@ -129,35 +173,98 @@ public struct CFModel: Sendable {
 
     /// As ``list(_:of:)``, reusing a selector built for the algorithm's kind.
     public func list(_ algorithm: Algorithm, of entity: UInt32, using selector: inout TopKSelector) -> [ScoredNeighbor] {
+        let filtering = algorithm.kind == .i2i && !blocked.isEmpty
+        if filtering && isBlocked(entity) { return [] }
         if algorithm == .swing {
             guard let swing, Int(entity) < swing.rows.count else { return [] }
-            swing.rows[Int(entity)].forEach { other, score in selector.offer(other, score: score) }
+            if filtering {
+                swing.rows[Int(entity)].forEach { other, score in if !isBlocked(other) { selector.offer(other, score: score) } }
+            } else {
+                swing.rows[Int(entity)].forEach { other, score in selector.offer(other, score: score) }
+            }
             return selector.take()
         }
         guard let counter = counter(for: algorithm), let measure = algorithm.measure, Int(entity) < counter.entityCount else { return [] }
         let da = counter.degrees[Int(entity)]
         counter.degrees.withUnsafeBufferPointer { degrees in
-            counter.rows[Int(entity)].forEach { other, c in
-                selector.offer(other, score: measure.score(count: c, degreeA: da, degreeB: degrees[Int(other)]))
+            if filtering {
+                counter.rows[Int(entity)].forEach { other, c in
+                    if !isBlocked(other) { selector.offer(other, score: measure.score(count: c, degreeA: da, degreeB: degrees[Int(other)])) }
+                }
+            } else {
+                counter.rows[Int(entity)].forEach { other, c in
+                    selector.offer(other, score: measure.score(count: c, degreeA: da, degreeB: degrees[Int(other)]))
+                }
             }
         }
         return selector.take()
     }
 
+    /// A user's recent items → seed weight as of the latest event time (for the
+    /// `recent` family), heaviest first, ties by item id.
+    public func recentList(of user: UInt32) -> [ScoredNeighbor] {
+        guard let recent else { return [] }
+        var list = recent.seeds(of: user, nowMillis: recent.watermarkMillis).map { ScoredNeighbor(index: $0.item, score: $0.weight) }
+        list.sort { $0.score != $1.score ? $0.score > $1.score : items.names[Int($0.index)].utf8Precedes(items.names[Int($1.index)]) }
+        return list
+    }
+
+    /// A user's u2i2i recall from their recent items through the maintained i2i lists
+    /// (``RecallParameters``). `cache` keeps lists computed for other users of the same
+    /// emission; the caller empties it when the model changes.
+    public func recallList(of user: UInt32, composer: inout U2I2IComposer, cache: inout [Algorithm: [UInt32: [ScoredNeighbor]]]) -> [ScoredNeighbor] {
+        guard let recent else { return [] }
+        let seeds = recent.seeds(of: user, nowMillis: recent.watermarkMillis)
+        let names = items.names
+        let blend = composer.blend
+        let ranked = composer.rank(seeds: seeds, names: names) { part, seed in
+            let algorithm = blend.parts[part].algorithm
+            if let hit = cache[algorithm]?[seed] { return hit }
+            let list = self.list(algorithm, of: seed)
+            cache[algorithm, default: [:]][seed] = list
+            return list
+        }
+        let seen = Set(recent.items(of: user))
+        let userName = users.names[Int(user)]
+        return composer.select(ranked, user: userName, seen: { seen.contains($0) }, blocked: { self.isBlocked($0) },
+                               author: { self.author(of: $0) }).map { ScoredNeighbor(index: $0.item, score: $0.score) }
+    }
+
     /// For each maintained algorithm, the entities whose list may have changed since the
     /// last ``clearChanges(full:)``: touched ones only, or all of them with `full` (see
     /// ``CooccurrenceCounter/changedEntities(normalised:full:)``).
-    public func changedEntities(full: Bool) -> [(Algorithm, [UInt32])] {
-        parameters.algorithms.sorted().compactMap { algorithm in
-            if algorithm == .swing { return swing.map { (algorithm, $0.changed.members) } }
+    public func changedEntities(full: Bool) -> [(ListFamily, [UInt32])] {
+        var out: [(ListFamily, [UInt32])] = parameters.algorithms.sorted().compactMap { algorithm in
+            if algorithm == .swing { return swing.map { (.algorithm(algorithm), $0.changed.members) } }
             guard let counter = counter(for: algorithm), let measure = algorithm.measure else { return nil }
-            return (algorithm, counter.changedEntities(normalised: measure.isNormalised, full: full))
+            return (.algorithm(algorithm), counter.changedEntities(normalised: measure.isNormalised, full: full))
         }
+        if let recent {
+            let users: [UInt32] = blockedChanged ? recent.perUser.indices.filter { !recent.perUser[$0].isEmpty }.map(UInt32.init) : recent.changed.members
+            out.append((.recent, recent.changed.members))
+            out.append((.u2i2i, users))
+        }
+        return out
     }
 
     public mutating func clearChanges(full: Bool) {
         itemCF?.clearChanges(full: full); u2u?.clearChanges(full: full); a2a?.clearChanges(full: full)
         swing?.clearChanges()
+        recent?.clearChanges()
+        blockedChanged = false
+    }
+
+    /// The list of `entity` in a family (see ``ListFamily``); `composer` and `cache` serve
+    /// the u2i2i family.
+    public func list(_ family: ListFamily, of entity: UInt32, using selector: inout TopKSelector,
+                     composer: inout U2I2IComposer?, cache: inout [Algorithm: [UInt32: [ScoredNeighbor]]]) -> [ScoredNeighbor] {
+        switch family {
+        case .algorithm(let a): return list(a, of: entity, using: &selector)
+        case .recent: return recentList(of: entity)
+        case .u2i2i:
+            guard composer != nil else { return [] }
+            return recallList(of: entity, composer: &composer!, cache: &cache)
+        }
     }
 
     /// Turns Swing's per-event increments on or off (see ``StreamingSwing/incremental``).
@@ -169,6 +276,7 @@ public struct CFModel: Sendable {
     /// Marks every list as changed.
     public mutating func markAllChanged() {
         itemCF?.markAllChanged(); u2u?.markAllChanged(); a2a?.markAllChanged(); swing?.markAllChanged()
+        recent?.markAllChanged()
     }
 
     /// Pair increments applied so far, all counters together.

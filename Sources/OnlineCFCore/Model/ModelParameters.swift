@@ -15,6 +15,8 @@ public struct ModelParameters: Sendable, Hashable {
     public var k: Int
     /// Swing's parameters (used when `algorithms` holds `.swing`).
     public var swing = SwingParameters()
+    /// u2i2i recall maintained while streaming (nil: off).
+    public var recall: RecallParameters?
 
     public static let defaultItemHistory = 50
     public static let defaultUserHistory = 10
@@ -49,6 +51,7 @@ public struct ModelParameters: Sendable, Hashable {
     public var fingerprint: String {
         let algos = algorithms.sorted().map(\.rawValue).joined(separator: ",")
         let swingPart = algorithms.contains(.swing) ? ";swing(\(swing.fingerprint))" : ""
-        return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)" + swingPart
+        let recallPart = recall.map { ";recall(\($0.fingerprint))" } ?? ""
+        return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)" + swingPart + recallPart
     }
 }

@@ -6,8 +6,14 @@
 /// | `{ns}:i2i:{algo}:{item}` | sorted set | the item's top-k neighbours → score (`algo` e.g. `itemcf:cosine`) |
 /// | `{ns}:u2u:cosine:{user}` | sorted set | the user's top-k similar users → score |
 /// | `{ns}:a2a:cosine:{author}` | sorted set | the author's top-k similar authors → score |
-/// | `{ns}:index:{algo}` | set | ids that have a non-empty list of `algo` |
+/// | `{ns}:recent:{user}` | sorted set | the user's recent items → seed weight (with u2i2i) |
+/// | `{ns}:u2i2i:{user}` | sorted set | the user's u2i2i recall → score (with u2i2i) |
+/// | `{ns}:u2i:{user}` | sorted set | input: the user's u2i seeds → weight (`onlinecf u2i load`, or an upstream model) |
+/// | `{ns}:index:{family}` | set | ids that have a non-empty list of the family (`itemcf:cosine`, `recent`, …) |
 /// | `{ns}:items:author` | hash | item → author (`onlinecf items load`) |
+/// | `{ns}:items:status` | hash | item → `hidden` or `deleted` (absent: active) |
+/// | `{ns}:items:expires` | hash | item → expiry, Unix milliseconds |
+/// | `{ns}:items:rev` | string | counter bumped by every status or expiry change |
 /// | `{ns}:meta` | hash | schema version, parameters, progress of the state |
 /// | `{ns}:log` | hash | chunk number → packed events (internal: the durable state) |
 ///
@@ -32,7 +38,13 @@ public struct KeySchema: Sendable, Hashable {
     public var meta: String { "\(namespace):meta" }
     public var log: String { "\(namespace):log" }
     public var itemAuthors: String { "\(namespace):items:author" }
-    public func index(_ algorithm: Algorithm) -> String { "\(namespace):index:\(algorithm.rawValue)" }
+    public func index(_ algorithm: Algorithm) -> String { index(.algorithm(algorithm)) }
+    public func index(_ family: ListFamily) -> String { "\(namespace):index:\(family.name)" }
+    public var itemStatus: String { "\(namespace):items:status" }
+    public var itemExpires: String { "\(namespace):items:expires" }
+    public var itemRevision: String { "\(namespace):items:rev" }
+    /// A user's u2i seeds (input written by an upstream model or `onlinecf u2i load`).
+    public func u2iSeeds(user: String) -> String { "\(namespace):u2i:\(user)" }
 
     /// The prefix of every list key of an algorithm, ending in `:`.
     public func listPrefix(_ algorithm: Algorithm) -> String {
@@ -42,7 +54,16 @@ public struct KeySchema: Sendable, Hashable {
         }
     }
 
+    /// The prefix of every list key of a family, ending in `:`.
+    public func listPrefix(_ family: ListFamily) -> String {
+        switch family {
+        case .algorithm(let a): return listPrefix(a)
+        case .recent, .u2i2i: return "\(namespace):\(family.name):"
+        }
+    }
+
     public func list(_ algorithm: Algorithm, id: String) -> String { listPrefix(algorithm) + id }
+    public func list(_ family: ListFamily, id: String) -> String { listPrefix(family) + id }
 
     /// A `SCAN MATCH` pattern for every key of the namespace.
     public var allKeysPattern: String { "\(namespace):*" }

@@ -111,6 +111,13 @@ public struct StreamingSwing: Sendable {
         }
     }
 
+    /// Marks an item and every item whose row holds it as changed (rows are symmetric).
+    public mutating func markNeighbourhoodChanged(_ i: UInt32) {
+        guard Int(i) < rows.count else { return }
+        changed.insert(i)
+        rows[Int(i)].forEach { o, _ in changed.insert(o) }
+    }
+
     public mutating func markAllChanged() { for i in rows.indices { changed.insert(UInt32(i)) } }
     public mutating func clearChanges() { changed.removeAll() }
 }

@@ -28,11 +28,14 @@ public final class ListEmitter {
     public let writer: ListWriter
     public private(set) var stats = EmissionStats()
     public private(set) var emissions = 0
-    private var fingerprints: [Algorithm: [UInt64]] = [:]
+    private var fingerprints: [ListFamily: [UInt64]] = [:]
     /// Entities below this index (per kind) may have a list in the store from an earlier
     /// run; those above were created by this run and have none until it writes one.
     private var existingBefore: [ListKind: Int] = [:]
-    private var work: [(Algorithm, [UInt32])] = []
+    private var work: [(ListFamily, [UInt32])] = []
+    /// Recall state of the emission under way: i2i lists computed for earlier users.
+    private var composer: U2I2IComposer?
+    private var recallCache: [Algorithm: [UInt32: [ScoredNeighbor]]] = [:]
     private var algorithmPosition = 0, entityPosition = 0
     private var emittedChunks = 0
     private var full = false
@@ -65,6 +68,8 @@ public final class ListEmitter {
         precondition(!isEmitting)
         work = model.changedEntities(full: full).filter { !$0.1.isEmpty }
         model.clearChanges(full: full)
+        if let r = model.parameters.recall, composer == nil { composer = U2I2IComposer(blend: r.blend, options: r.options) }
+        recallCache.removeAll()
         algorithmPosition = 0; entityPosition = 0
         emittedChunks = logChunks
         self.full = full
@@ -79,34 +84,37 @@ public final class ListEmitter {
         guard isEmitting else { return true }
         while algorithmPosition < work.count {
             if !blocking && !writer.hasRoom { return false }
-            let (algorithm, entities) = work[algorithmPosition]
-            let names = model.names(for: algorithm.kind)
-            var known = fingerprints[algorithm] ?? []
-            if known.count < names.count {
-                let restored = existingBefore[algorithm.kind] ?? 0
-                for index in known.count..<names.count { known.append(index < restored ? 0 : Self.emptyFingerprint) }
+            let (family, entities) = work[algorithmPosition]
+            let entityNames = model.names(for: family.entityKind)
+            let names = model.names(for: family.memberKind)
+            var known = fingerprints[family] ?? []
+            if known.count < entityNames.count {
+                let restored = existingBefore[family.entityKind] ?? 0
+                for index in known.count..<entityNames.count { known.append(index < restored ? 0 : Self.emptyFingerprint) }
             }
-            var selector = TopKSelector(k: model.parameters.k, names: names, sortKeys: model.sortKeys(for: algorithm.kind))
+            var selector = TopKSelector(k: model.parameters.k, names: names, sortKeys: model.sortKeys(for: family.memberKind))
             var lists: [(entity: UInt32, neighbours: [ScoredNeighbor])] = []
             let end = min(entities.count, entityPosition + listsPerSlice)
             for entity in entities[entityPosition..<end] {
-                let list = model.list(algorithm, of: entity, using: &selector)
+                let list = model.list(family, of: entity, using: &selector, composer: &composer, cache: &recallCache)
                 let fp = Self.fingerprint(list)
                 if known[Int(entity)] == fp { stats.listsUnchanged += 1; continue }
                 known[Int(entity)] = fp
                 if list.isEmpty { stats.listsDeleted += 1 } else { stats.listsWritten += 1 }
                 lists.append((entity, list))
             }
-            fingerprints[algorithm] = known
+            fingerprints[family] = known
             entityPosition = end
             if entityPosition >= entities.count { algorithmPosition += 1; entityPosition = 0 }
             let last = algorithmPosition >= work.count
             if !lists.isEmpty || last {
-                try writer.submit(ListSlice(algorithm: algorithm, names: names, lists: lists, emittedChunks: last ? emittedChunks : nil, full: full,
-                                             emission: last ? emissions : nil))
+                try writer.submit(ListSlice(family: family, entityNames: entityNames, names: names, lists: lists,
+                                            emittedChunks: last ? emittedChunks : nil, full: full, emission: last ? emissions : nil))
             }
         }
-        if work.isEmpty { try writer.submit(ListSlice(algorithm: .itemcfCosine, names: [], lists: [], emittedChunks: emittedChunks, full: full, emission: emissions)) }
+        if work.isEmpty {
+            try writer.submit(ListSlice(family: .algorithm(.itemcfCosine), entityNames: [], names: [], lists: [], emittedChunks: emittedChunks, full: full, emission: emissions))
+        }
         isEmitting = false
         work = []
         return true

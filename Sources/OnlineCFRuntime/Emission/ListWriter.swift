@@ -2,10 +2,12 @@ import Foundation
 import OnlineCFCore
 import OnlineCFKV
 
-/// Computed lists of one algorithm, ready to be written.
+/// Computed lists of one family (an algorithm, or a recall output), ready to be written.
 public struct ListSlice: Sendable {
-    public var algorithm: Algorithm
-    /// `names[index]` is the id of an entity or neighbour index.
+    public var family: ListFamily
+    /// `entityNames[index]` is the id of an entity index (whose list it is).
+    public var entityNames: [String]
+    /// `names[index]` is the id of a neighbour index.
     public var names: [String]
     public var lists: [(entity: UInt32, neighbours: [ScoredNeighbor])]
     /// When set, the writer records afterwards that the lists reflect this many log chunks.
@@ -131,9 +133,9 @@ public final class ListWriter: Sendable {
 
     private static func write(_ slice: ListSlice, store: StateStore) throws {
         let keys = store.keys
-        let prefix = Array(keys.listPrefix(slice.algorithm).utf8)
-        let indexKey = keys.index(slice.algorithm)
-        let names = slice.names
+        let prefix = Array(keys.listPrefix(slice.family).utf8)
+        let indexKey = keys.index(slice.family)
+        let names = slice.names, entityNames = slice.entityNames
         var round: [RedisCommand] = []
         var start = 0
         while start < slice.lists.count {
@@ -141,7 +143,7 @@ public final class ListWriter: Sendable {
             round.append(RedisCommand("MULTI"))
             var added = RedisCommand("SADD", indexKey), removed = RedisCommand("SREM", indexKey)
             for (entity, neighbours) in slice.lists[start..<end] {
-                let id = names[Int(entity)]
+                let id = entityNames[Int(entity)]
                 let key = prefix + Array(id.utf8)
                 round.append(RedisCommand(arguments: [Array("DEL".utf8), key]))
                 if neighbours.isEmpty {

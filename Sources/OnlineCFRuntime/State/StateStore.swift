@@ -131,9 +131,12 @@ public final class StateStore {
     }
 
     /// The ids that have a list of `algorithm`, in byte-wise order.
-    public func listIds(_ algorithm: Algorithm) throws -> [String] {
+    public func listIds(_ algorithm: Algorithm) throws -> [String] { try listIds(.algorithm(algorithm)) }
+
+    /// The ids that have a list of `family`, in byte-wise order.
+    public func listIds(_ family: ListFamily) throws -> [String] {
         var ids: [String] = []
-        try scan({ RedisCommand("SSCAN", keys.index(algorithm), $0, "COUNT", "10000") }) { batch in
+        try scan({ RedisCommand("SSCAN", keys.index(family), $0, "COUNT", "10000") }) { batch in
             for member in batch { if let s = member.string { ids.append(s) } }
         }
         ids.sort { $0.utf8Precedes($1) }
@@ -142,27 +145,17 @@ public final class StateStore {
 
     /// Reads lists: best first, ties by neighbour id (byte-wise). `limit` 0 = whole list.
     public func readLists(_ algorithm: Algorithm, ids: [String], limit: Int = 0) throws -> [[(String, Double)]] {
+        try readLists(.algorithm(algorithm), ids: ids, limit: limit)
+    }
+
+    /// Reads lists of a family: best first, ties by member id (byte-wise). `limit` 0 = whole list.
+    public func readLists(_ family: ListFamily, ids: [String], limit: Int = 0) throws -> [[(String, Double)]] {
         var out: [[(String, Double)]] = []
         out.reserveCapacity(ids.count)
         var start = 0
         while start < ids.count {
             let end = min(ids.count, start + 512)
-            let commands = ids[start..<end].map {
-                RedisCommand("ZRANGE", keys.list(algorithm, id: $0), "0", String(limit > 0 ? limit - 1 : -1), "REV", "WITHSCORES")
-            }
-            for reply in try client.pipeline(commands) {
-                if case .error(let message) = reply { throw RuntimeError("reading lists failed: \(message)") }
-                let flat = reply.array ?? []
-                var entries: [(String, Double)] = []
-                entries.reserveCapacity(flat.count / 2)
-                var i = 0
-                while i + 1 < flat.count {
-                    if let member = flat[i].string, let score = flat[i + 1].double { entries.append((member, score)) }
-                    i += 2
-                }
-                entries.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.utf8Precedes($1.0) }
-                out.append(entries)
-            }
+            out += try readSortedSets(ids[start..<end].map { keys.list(family, id: $0) }, limit: limit)
             start = end
         }
         return out
@@ -197,6 +190,153 @@ public final class StateStore {
         for reply in try client.pipeline(commands) where reply.isError {
             throw RuntimeError("storing the item table failed: \(reply)")
         }
+    }
+
+    // MARK: item moderation
+
+    /// The revision counter of item statuses and expiries (0 when never set): cheap to
+    /// poll, it changes whenever ``setItems(_:)`` changes anything.
+    public func moderationRevision() throws -> Int {
+        Int(try client.execute(RedisCommand("GET", keys.itemRevision)).string ?? "0") ?? 0
+    }
+
+    /// Every item status and expiry.
+    public func loadModeration() throws -> ItemModeration {
+        var status: [String: ItemStatus] = [:]
+        var expires: [String: Int64] = [:]
+        try scan({ RedisCommand("HSCAN", keys.itemStatus, $0, "COUNT", "10000") }) { flat in
+            var i = 0
+            while i + 1 < flat.count {
+                if let item = flat[i].string, let v = flat[i + 1].string, let st = ItemStatus(rawValue: v) { status[item] = st }
+                i += 2
+            }
+        }
+        try scan({ RedisCommand("HSCAN", keys.itemExpires, $0, "COUNT", "10000") }) { flat in
+            var i = 0
+            while i + 1 < flat.count {
+                if let item = flat[i].string, let v = flat[i + 1].string, let t = Int64(v) { expires[item] = t }
+                i += 2
+            }
+        }
+        return ItemModeration(status: status, expiresMillis: expires)
+    }
+
+    /// A change to one item's row of the item table: author, status, expiry (`.some(nil)`
+    /// clears the expiry); nil fields are left as they are.
+    public struct ItemUpdate: Sendable {
+        public var item: String
+        public var author: String?
+        public var status: ItemStatus?
+        public var expiresMillis: Int64??
+        public init(item: String, author: String? = nil, status: ItemStatus? = nil, expiresMillis: Int64?? = nil) {
+            self.item = item; self.author = author; self.status = status; self.expiresMillis = expiresMillis
+        }
+    }
+
+    /// Applies item updates in MULTI/EXEC blocks of 1000, bumping the revision counter in
+    /// each block that changes a status or an expiry (so running jobs notice).
+    public func setItems(_ updates: [ItemUpdate]) throws {
+        var commands: [RedisCommand] = []
+        var start = 0
+        while start < updates.count {
+            let batch = updates[start..<min(updates.count, start + 1000)]
+            commands.append(RedisCommand("MULTI"))
+            var moderated = false
+            for u in batch {
+                if let a = u.author { commands.append(RedisCommand("HSET", keys.itemAuthors, u.item, a)) }
+                if let st = u.status {
+                    moderated = true
+                    commands.append(st == .active ? RedisCommand("HDEL", keys.itemStatus, u.item) : RedisCommand("HSET", keys.itemStatus, u.item, st.rawValue))
+                }
+                if let e = u.expiresMillis {
+                    moderated = true
+                    commands.append(e.map { RedisCommand("HSET", keys.itemExpires, u.item, String($0)) } ?? RedisCommand("HDEL", keys.itemExpires, u.item))
+                }
+            }
+            if moderated { commands.append(RedisCommand("INCR", keys.itemRevision)) }
+            commands.append(RedisCommand("EXEC"))
+            start += 1000
+        }
+        try checkTransaction(try client.pipeline(commands), what: "updating the item table")
+    }
+
+    /// Of `items`, those blocked at `nowMillis` (status hidden/deleted, or expired).
+    public func blockedAmong(_ items: [String], nowMillis: Int64) throws -> Set<String> {
+        guard !items.isEmpty else { return [] }
+        var out = Set<String>()
+        var start = 0
+        while start < items.count {
+            let batch = Array(items[start..<min(items.count, start + 1000)])
+            var hs = RedisCommand("HMGET", keys.itemStatus), he = RedisCommand("HMGET", keys.itemExpires)
+            for item in batch { hs.append(string: item); he.append(string: item) }
+            let replies = try client.pipeline([hs, he])
+            let statuses = replies[0].array ?? [], expiries = replies[1].array ?? []
+            for (n, item) in batch.enumerated() {
+                if n < statuses.count, let st = statuses[n].string, ItemStatus(rawValue: st) != .active { out.insert(item); continue }
+                if n < expiries.count, let t = expiries[n].string.flatMap({ Int64($0) }), t <= nowMillis { out.insert(item) }
+            }
+            start += 1000
+        }
+        return out
+    }
+
+    /// The authors of `items` (nil where unknown), in order.
+    public func authors(of items: [String]) throws -> [String?] {
+        var out: [String?] = []
+        var start = 0
+        while start < items.count {
+            var command = RedisCommand("HMGET", keys.itemAuthors)
+            for item in items[start..<min(items.count, start + 1000)] { command.append(string: item) }
+            out += (try client.execute(command).array ?? []).map(\.string)
+            start += 1000
+        }
+        return out
+    }
+
+    // MARK: u2i seeds
+
+    /// Stores u2i seeds (user, item, weight): ZADD into each user's `{ns}:u2i:{user}`,
+    /// after deleting the users' earlier seeds when `replace`.
+    public func storeU2ISeeds(_ rows: [(user: String, item: String, weight: Double)], replace: Bool) throws {
+        var byUser: [String: [(String, Double)]] = [:]
+        var order: [String] = []
+        for r in rows {
+            if byUser[r.user] == nil { order.append(r.user) }
+            byUser[r.user, default: []].append((r.item, r.weight))
+        }
+        var commands: [RedisCommand] = []
+        for user in order {
+            let key = keys.u2iSeeds(user: user)
+            if replace { commands.append(RedisCommand("DEL", key)) }
+            var zadd = RedisCommand("ZADD", key)
+            for (item, w) in byUser[user]! { zadd.append(string: String(w)); zadd.append(string: item) }
+            commands.append(zadd)
+            if commands.count >= 512 {
+                for reply in try client.pipeline(commands) where reply.isError { throw RuntimeError("storing u2i seeds failed: \(reply)") }
+                commands.removeAll()
+            }
+        }
+        for reply in try client.pipeline(commands) where reply.isError { throw RuntimeError("storing u2i seeds failed: \(reply)") }
+    }
+
+    /// Reads sorted sets whole (member → score), one per key, in one pipeline.
+    public func readSortedSets(_ keyNames: [String], limit: Int = 0) throws -> [[(String, Double)]] {
+        let commands = keyNames.map { RedisCommand("ZRANGE", $0, "0", String(limit > 0 ? limit - 1 : -1), "REV", "WITHSCORES") }
+        var out: [[(String, Double)]] = []
+        for reply in try client.pipeline(commands) {
+            if case .error(let message) = reply { throw RuntimeError("reading failed: \(message)") }
+            let flat = reply.array ?? []
+            var entries: [(String, Double)] = []
+            entries.reserveCapacity(flat.count / 2)
+            var i = 0
+            while i + 1 < flat.count {
+                if let member = flat[i].string, let score = flat[i + 1].double { entries.append((member, score)) }
+                i += 2
+            }
+            entries.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.utf8Precedes($1.0) }
+            out.append(entries)
+        }
+        return out
     }
 
     // MARK: reset
