@@ -45,7 +45,14 @@ struct ListQuery: ParsableArguments {
         try reportingErrors {
             let (handle, store) = try kv.open()
             defer { handle.close() }
-            let list = try store.readLists(algorithm, ids: [id], limit: k)[0]
+            var list = try store.readLists(algorithm, ids: [id], limit: algorithm.kind == .i2i ? 0 : k)[0]
+            if algorithm.kind == .i2i {
+                // Hidden, deleted and expired items are filtered here too: a running job
+                // removes them at its next emission, but this answers now.
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let blocked = try store.blockedAmong([id] + list.map(\.0), nowMillis: now)
+                list = blocked.contains(id) ? [] : Array(list.filter { !blocked.contains($0.0) }.prefix(k))
+            }
             if list.isEmpty {
                 stderrLine("no \(algorithm.rawValue) list for '\(id)' in namespace '\(kv.namespace)'")
                 return
@@ -97,48 +104,78 @@ struct Reset: ParsableCommand {
 }
 
 struct Items: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage the item table (item → author).", subcommands: [Load.self])
+    static let configuration = CommandConfiguration(abstract: "Manage the item table: author, moderation status, expiry.", subcommands: [Load.self, SetCommand.self])
 
     struct Load: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Load a TSV file of 'item<TAB>author' lines into the item table.",
-            discussion: "Jobs started afterwards take an item's author from this table when its events carry none. Malformed lines are reported with their line number and skipped."
+            abstract: "Load a TSV file of 'item<TAB>author[<TAB>status[<TAB>expires]]' lines into the item table.",
+            discussion: """
+            Jobs take an item's author from this table when its events carry none (an empty author \
+            column leaves it as it is). status: active, hidden or deleted; expires: Unix seconds, \
+            Unix milliseconds, an ISO 8601 time (2026-12-01T00:00:00Z) or never. Hidden, deleted and \
+            expired items leave every list at the next emission of a running job, and are never \
+            served. Malformed lines are reported with their line number and skipped.
+            """
         )
         @OptionGroup var kv: KVOptions
         @Argument(help: "The TSV file (- for stdin).") var file: String
 
         func run() throws {
-            let text: String
-            if file == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            } else {
-                guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read '\(file)'") }
-                text = String(decoding: data, as: UTF8.self)
-            }
-            var pairs: [(String, String)] = []
+            var updates: [StateStore.ItemUpdate] = []
             var bad = 0
-            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let line = line.hasSuffix("\r") ? line.dropLast() : line
-                if line.isEmpty { continue }
-                let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-                if n == 0, fields.first == "item" { continue }
-                guard fields.count >= 2, !fields[0].isEmpty, !fields[1].isEmpty,
-                      fields[0].utf8.count <= 512, fields[1].utf8.count <= 512 else {
-                    bad += 1
-                    stderrLine("line \(n + 1): expected 'item<TAB>author' with non-empty ids of at most 512 bytes")
-                    continue
+            try forEachTSVLine(file) { n, fields in
+                if n == 1, fields.first == "item" { return }
+                func reject(_ why: String) { bad += 1; stderrLine("line \(n): \(why)") }
+                guard fields.count >= 2, !fields[0].isEmpty, fields[0].utf8.count <= 512, fields[1].utf8.count <= 512 else {
+                    return reject("expected 'item<TAB>author[<TAB>status[<TAB>expires]]' with a non-empty item id and ids of at most 512 bytes")
                 }
-                pairs.append((String(fields[0]), String(fields[1])))
+                var update = StateStore.ItemUpdate(item: String(fields[0]), author: fields[1].isEmpty ? nil : String(fields[1]))
+                if fields.count >= 3, !fields[2].isEmpty {
+                    guard let status = ItemStatus(rawValue: String(fields[2])) else { return reject("status '\(fields[2])' is not active, hidden or deleted") }
+                    update.status = status
+                }
+                if fields.count >= 4 {
+                    guard let expiry = parseExpiry(fields[3]) else { return reject("expires '\(fields[3])' is not Unix seconds, milliseconds, ISO 8601 or never") }
+                    update.expiresMillis = expiry
+                }
+                updates.append(update)
             }
             try reportingErrors {
                 let (handle, store) = try kv.open()
                 defer { handle.close() }
-                try store.storeItemAuthors(pairs)
+                try store.setItems(updates)
             }
-            stderrLine("loaded \(pairs.count) items, \(bad) malformed lines")
+            stderrLine("loaded \(updates.count) items, \(bad) malformed lines")
+        }
+    }
+
+    struct SetCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Change one item's status or expiry.",
+            discussion: "A running job applies the change at its next emission: the item leaves (or returns to) every list. Serving commands apply it at once."
+        )
+        @OptionGroup var kv: KVOptions
+        @Argument(help: "The item id.") var item: String
+        @Option(name: .long, help: "active, hidden or deleted.") var status: ItemStatus?
+        @Option(name: .long, help: "Expiry: Unix seconds, Unix milliseconds, ISO 8601 (2026-12-01T00:00:00Z) or never.") var expires: String?
+
+        func validate() throws {
+            if status == nil && expires == nil { throw ValidationError("give --status and/or --expires") }
+            if let expires, parseExpiry(Substring(expires)) == nil { throw ValidationError("--expires '\(expires)' is not Unix seconds, milliseconds, ISO 8601 or never") }
+        }
+
+        func run() throws {
+            try reportingErrors {
+                let (handle, store) = try kv.open()
+                defer { handle.close() }
+                try store.setItems([StateStore.ItemUpdate(item: item, status: status, expiresMillis: expires.map { parseExpiry(Substring($0))! })])
+            }
         }
     }
 }
+
+extension ItemStatus: ExpressibleByArgument {}
 
 struct Gen: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -23,6 +23,7 @@ struct Run: ParsableCommand {
     @OptionGroup var kv: KVOptions
     @OptionGroup var input: InputOptions
     @OptionGroup var model: ModelOptions
+    @OptionGroup(title: "u2i2i recall") var recall: RecallRunOptions
 
     @Option(name: .long, help: "How often changed lists are written: e.g. 1s, 500ms, 60s, 5m (at least 100ms; default: 60s).")
     var emitInterval: String?
@@ -41,6 +42,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         var cli = try jobSpec(kv, input, model)
+        recall.apply(to: &cli)
         cli.emitInterval = emitInterval
         cli.metrics = metrics
         cli.swingRebuildEvery = swingRebuildEvery
@@ -61,6 +63,8 @@ struct Batch: ParsableCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var model: ModelOptions
 
+    @OptionGroup(title: "u2i2i recall") var recall: RecallRunOptions
+
     @Argument(help: "The event log to read (- for stdin).")
     var file: String
 
@@ -72,6 +76,7 @@ struct Batch: ParsableCommand {
 
     func run() throws {
         var cli = try jobSpec(kv, input, model)
+        recall.apply(to: &cli)
         cli.mode = .batch
         var resolved = try resolveJob(file: job, overrides: cli)
         resolved.configuration.showProgress = progress

@@ -77,7 +77,28 @@ public enum JobFile {
                 case "k": spec.k = int(value, path, line)
                 case "exact": spec.exact = bool(value, path, line)
                 case "emit_interval": spec.emitInterval = string(value, path, line)
-                case "bounds", "swing", "kv":
+                case "action_weights":
+                    switch value {
+                    case .mapping(let m):
+                        var parts: [String] = []
+                        for (k, v) in m {
+                            guard let name = k.string, let w = v.float else { issue(path, line, "expected action: weight pairs, e.g. click: 1"); continue }
+                            parts.append("\(name)=\(w)")
+                        }
+                        spec.actionWeights = parts.joined(separator: ",")
+                    default:
+                        spec.actionWeights = string(value, path, line)
+                    }
+                case "recall.algo": spec.recallAlgo = list(value, path, line)?.joined(separator: ",")
+                case "recall.n": spec.recallCount = int(value, path, line)
+                case "recall.max_seeds": spec.recallMaxSeeds = int(value, path, line)
+                case "recall.max_neighbours": spec.recallMaxNeighbours = int(value, path, line)
+                case "recall.per_author": spec.recallPerAuthor = int(value, path, line)
+                case "recall.exclude_seen": spec.recallExcludeSeen = bool(value, path, line)
+                case "recall.exclude_own_items": spec.recallExcludeOwnItems = bool(value, path, line)
+                case "recall.recent_items": spec.recallRecentItems = int(value, path, line)
+                case "recall.half_life": spec.recallHalfLife = string(value, path, line)
+                case "bounds", "swing", "kv", "recall":
                     guard case .mapping(let inner) = value else { issue(path, line, "expected a mapping of fields"); continue }
                     read(inner, prefix: path + ".")
                 case "bounds.item_history": spec.itemHistory = int(value, path, line)

@@ -31,6 +31,17 @@ public struct JobSpec: Sendable, Equatable {
     public var namespace: String?
     public var stateDir: String?
     public var metrics: String?
+    /// u2i2i recall while streaming (`recall.algo` turns it on).
+    public var recallAlgo: String?
+    public var recallCount: Int?
+    public var recallMaxSeeds: Int?
+    public var recallMaxNeighbours: Int?
+    public var recallPerAuthor: Int?
+    public var recallExcludeSeen: Bool?
+    public var recallExcludeOwnItems: Bool?
+    public var recallRecentItems: Int?
+    public var recallHalfLife: String?
+    public var actionWeights: String?
     /// Where each field came from, for error messages: field path → line of the job file.
     public var lines: [String: Int] = [:]
     /// Problems found while reading the job file, reported by ``resolve()`` with the rest.
@@ -48,7 +59,25 @@ public struct JobSpec: Sendable, Equatable {
         take(\.swingAlpha1); take(\.swingAlpha2); take(\.swingBeta); take(\.swingMinUserBehavior); take(\.swingMaxUserBehavior)
         take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRebuildEvery)
         take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.metrics)
+        take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
+        take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights)
         return r
+    }
+
+    /// The recall options these fields give, defaults elsewhere; problems reported.
+    public func recallOptions(_ problem: (String, String) -> Void = { _, _ in }) -> RecallOptions {
+        var o = RecallOptions()
+        o.count = recallCount ?? o.count
+        o.maxSeeds = recallMaxSeeds ?? o.maxSeeds
+        o.maxNeighbours = recallMaxNeighbours ?? o.maxNeighbours
+        o.perAuthor = recallPerAuthor ?? o.perAuthor
+        o.excludeSeen = recallExcludeSeen ?? o.excludeSeen
+        o.excludeOwnItems = recallExcludeOwnItems ?? o.excludeOwnItems
+        if !(1...10_000).contains(o.count) { problem("recall.n", "\(o.count) is out of range: use 1 to 10000") }
+        for (path, v) in [("recall.max_seeds", o.maxSeeds), ("recall.max_neighbours", o.maxNeighbours), ("recall.per_author", o.perAuthor)] where v < 0 {
+            problem(path, "\(v) is out of range: use 0 (no limit) or more")
+        }
+        return o
     }
 
     /// A job ready to run: its configuration, where the KV store is, and its keys.
@@ -105,6 +134,29 @@ public struct JobSpec: Sendable, Equatable {
         if s.streamingUserWindow < 0 { problem("swing.user_window", "\(s.streamingUserWindow) is out of range: use 0 (all) or more") }
         if s.alpha1 + Double(s.minUserBehavior) <= 0 { problem("swing.alpha1", "alpha1 + min_user_behavior must be > 0") }
         p.swing = s
+        if let text = recallAlgo {
+            do {
+                var r = RecallParameters(blend: try RecallBlend(parsing: text))
+                let missing = r.blend.algorithms.filter { !p.algorithms.contains($0) }
+                if !missing.isEmpty {
+                    problem("recall.algo", "\(missing.map(\.rawValue).joined(separator: ", ")) must be among the job's algorithms to be blended")
+                }
+                r.options = recallOptions(problem)
+                r.recentItems = recallRecentItems ?? r.recentItems
+                if r.recentItems < 0 { problem("recall.recent_items", "\(r.recentItems) is out of range: use 0 (all) or more") }
+                if let text = recallHalfLife {
+                    if let d = DurationText.parse(text), d > .zero { r.halfLifeMillis = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 } else {
+                        problem("recall.half_life", "'\(text)' is not a positive duration (examples: 30m, 1h, 7d)")
+                    }
+                }
+                if let text = actionWeights {
+                    do { r.actionWeights = try ActionWeights(parsing: text) } catch { problem("action_weights", error.description) }
+                }
+                p.recall = r
+            } catch { problem("recall.algo", error.description) }
+        } else if recallHalfLife != nil || recallRecentItems != nil {
+            problem(recallHalfLife != nil ? "recall.half_life" : "recall.recent_items", "applies to recall: set recall.algo (or --recall) to turn it on")
+        }
         c.parameters = exact == true ? p.exact() : p
 
         if let text = emitInterval {

@@ -21,6 +21,7 @@ public final class StreamJob {
     private let emitter: ListEmitter
     private let writer: ListWriter
     private let reporter: MalformedLineReporter
+    private let moderation: ModerationSync
     private var model: CFModel
     private var decoder: EventDecoder
     private var meta = StateMeta()
@@ -45,6 +46,7 @@ public final class StreamJob {
         self.emitter = ListEmitter(writer: writer)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
         self.model = CFModel(parameters: configuration.parameters)
+        self.moderation = ModerationSync(store: store)
         do {
             self.decoder = try EventDecoder(format: configuration.format, columns: configuration.columns)
         } catch {
@@ -103,7 +105,7 @@ public final class StreamJob {
                 // KV store is slower than the interval, emissions merge instead of queueing.
                 try commit()
                 if !writer.isBusy {
-                    beginEmission(full: false)
+                    try beginEmission(full: false)
                     try advanceEmission(blocking: false)
                     nextEmit = now + interval
                 }
@@ -171,7 +173,7 @@ public final class StreamJob {
     /// was logged but not yet emitted), then the item table.
     private func restoreState() throws {
         if configuration.mode == .batch {
-            try store.reset()
+            try store.reset(keepingInputs: true)
         }
         let started = clock.now
         defer { summary.restoreSeconds = (clock.now - started).seconds }
@@ -199,6 +201,7 @@ public final class StreamJob {
             model.setAuthor(item: item, author: author)
         }
         emitter.noteRestoredState(model)
+        try moderation.refresh(&model)
     }
 
     private func commit() throws {
@@ -222,7 +225,9 @@ public final class StreamJob {
     /// Lines `--resume` skips.
     private var skipLines = 0
 
-    private func beginEmission(full: Bool) {
+    /// Starts an emission of what changed, item statuses included.
+    private func beginEmission(full: Bool) throws {
+        try moderation.refresh(&model)
         emitter.begin(&model, full: full, logChunks: meta.logChunks)
         carried[emitter.emissions] = unassigned
         emissionStarted[emitter.emissions] = clock.now
@@ -275,7 +280,7 @@ public final class StreamJob {
             writer.stop()
         }
         try emitter.advance(model, blocking: true)
-        beginEmission(full: true)
+        try beginEmission(full: true)
         try emitter.advance(model, blocking: true)
         try writer.waitUntilIdle()
         recordFreshness()
