@@ -5,14 +5,26 @@ import OnlineCFRuntime
 
 extension Algorithm: ExpressibleByArgument {}
 
+extension ListFamily: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "recent": self = .recent
+        case "u2i2i": self = .u2i2i
+        default:
+            guard let a = Algorithm(rawValue: argument) else { return nil }
+            self = .algorithm(a)
+        }
+    }
+}
+
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print every list of one algorithm as TSV: id, neighbour, score.",
         discussion: "Ids ascending (byte-wise), then scores descending with ties by neighbour id; scores print so they parse back to the same double."
     )
     @OptionGroup var kv: KVOptions
-    @Option(name: .long, help: "The algorithm: itemcf:cooccurrence, itemcf:cosine, itemcf:jaccard, itemcf:lift, u2u:cosine or a2a:cosine.")
-    var algo: Algorithm
+    @Option(name: .long, help: "The lists: swing, itemcf:cooccurrence, itemcf:cosine, itemcf:jaccard, itemcf:lift, u2u:cosine, a2a:cosine, or the recall outputs recent and u2i2i.")
+    var algo: ListFamily
 
     func run() throws {
         try reportingErrors {

@@ -57,3 +57,104 @@ import OnlineCFTestSupport
         #expect(ours.count == sar.users.count)
     }
 }
+
+@Suite(.serialized) struct ModerationEndToEndTests {
+    /// Members of every sorted set under `pattern`, by key.
+    func sortedSets(_ client: RedisClient, _ pattern: String) throws -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        var cursor = "0"
+        repeat {
+            let reply = try client.execute(RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", "1000"))
+            cursor = reply.array![0].string!
+            for key in reply.array![1].array!.compactMap(\.string) {
+                out[key] = try client.execute(RedisCommand("ZRANGE", key, "0", "-1")).array!.compactMap(\.string)
+            }
+        } while cursor != "0"
+        return out
+    }
+
+    func waitFor(_ what: String, timeout: Double = 20, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try !condition() {
+            guard Date() < deadline else { Issue.record("timed out waiting for \(what)"); return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    /// Hidden, deleted and expired items: never served by `i2i` or `u2i2i`, and gone from
+    /// every stored i2i and u2i2i list at the running job's next emission; unhidden ones
+    /// come back. At the end the lists equal a batch over the same events and statuses.
+    @Test func moderatedItemsLeaveEveryListAtTheNextEmission() throws {
+        let redis = try TestRedis()
+        let client = RedisClient(endpoint: try RedisEndpoint(url: redis.url))
+        defer { client.close() }
+        let lines = try generatedEvents(6000, users: 300, items: 120, seed: 11).split(separator: 0x0A).map { Array($0) + [0x0A] }
+        let options = ["--redis", redis.url, "--algos", "itemcf:cosine,itemcf:jaccard,swing", "--swing-min-user-behavior", "3",
+                       "--recall", "itemcf:cosine,itemcf:jaccard:0.5", "--half-life", "1h", "-n", "20", "--no-progress"]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: OnlineCFBinary.path)
+        process.arguments = ["run", "--namespace", "live", "--emit-interval", "200ms"] + options
+        let input = Pipe()
+        process.standardInput = input
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        input.fileHandleForWriting.write(Data(lines[0..<4000].joined()))
+        try waitFor("the first emission") { (try client.execute(RedisCommand("SCARD", "live:index:u2i2i")).int ?? 0) > 100 }
+        Thread.sleep(forTimeInterval: 0.5)
+
+        // The three items most often listed as neighbours.
+        var counts: [String: Int] = [:]
+        for (_, members) in try sortedSets(client, "live:i2i:itemcf:cosine:*") { for m in members { counts[m, default: 0] += 1 } }
+        let popular = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+        let (hidden, expired, expiring) = (popular[0], popular[1], popular[2])
+        let holder = try sortedSets(client, "live:i2i:itemcf:cosine:*").first { $0.value.contains(hidden) }!.key.split(separator: ":").last!
+        let user = try sortedSets(client, "live:u2i2i:*").first { $0.value.contains(hidden) }.map { String($0.key.split(separator: ":").last!) } ?? "u1"
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let kv = ["--redis", redis.url, "--namespace", "live"]
+        try onlinecf(["items", "set", hidden, "--status", "hidden"] + kv)
+        try onlinecf(["items", "set", expired, "--expires", String(now - 1000)] + kv)
+        try onlinecf(["items", "set", expiring, "--expires", String(now + 3000)] + kv)
+
+        // Served answers filter at once.
+        let served = try onlinecf(["i2i", String(holder), "--algo", "itemcf:cosine", "-k", "50"] + kv).stdout
+        #expect(!served.isEmpty && !served.contains("\(hidden)\t") && !served.contains("\(expired)\t"))
+        let recall = try onlinecf(["u2i2i", user, "--algo", "itemcf:cosine,itemcf:jaccard:0.5", "-n", "100"] + kv).stdout
+        #expect(!recall.isEmpty && !recall.contains("\(hidden)\t") && !recall.contains("\(expired)\t"))
+
+        // Stored lists lose them at the next emission, and their own lists go.
+        func holders(_ item: String) throws -> [String] {
+            try sortedSets(client, "live:i2i:*").merging(try sortedSets(client, "live:u2i2i:*")) { a, _ in a }
+                .filter { $0.value.contains(item) || $0.key.hasSuffix(":\(item)") && $0.key.contains(":i2i:") }.map(\.key)
+        }
+        try waitFor("hidden and expired items to leave the lists") { try holders(hidden).isEmpty && holders(expired).isEmpty }
+        #expect(try holders(expiring).count > 0, "the item expiring later is still listed")
+        try waitFor("the expiring item to leave the lists") { try holders(expiring).isEmpty }
+
+        // Unhidden, it comes back.
+        try onlinecf(["items", "set", hidden, "--status", "active"] + kv)
+        try waitFor("the unhidden item to return") { try !holders(hidden).isEmpty }
+        input.fileHandleForWriting.write(Data(lines[4000...].joined()))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(try holders(expired).isEmpty && holders(expiring).isEmpty)
+
+        // A backfill of the same events with the same item table writes the same lists.
+        let calm = ["--redis", redis.url, "--namespace", "calm"]
+        try onlinecf(["items", "set", expired, "--expires", String(now - 1000)] + calm)
+        try onlinecf(["items", "set", expiring, "--expires", String(now + 3000)] + calm)
+        try onlinecf(["batch", "-", "--namespace", "calm"] + options, stdin: Array(lines.joined()))
+        for family in ["itemcf:cosine", "itemcf:jaccard", "recent", "u2i2i"] {
+            let a = try onlinecf(["export", "--algo", family] + kv).stdout, b = try onlinecf(["export", "--algo", family] + calm).stdout
+            #expect(!a.isEmpty && a == b, "\(family) differs between the streamed and the backfilled namespace")
+        }
+        // What `u2i2i` serves from the stored seeds equals the stored recall list.
+        let stored = parseExport(try onlinecf(["export", "--algo", "u2i2i"] + kv).stdout)
+        for user in stored.keys.sorted().prefix(20) {
+            let answer = try onlinecf(["u2i2i", user, "--algo", "itemcf:cosine,itemcf:jaccard:0.5", "--seeds", "recent", "-n", "20"] + kv).stdout
+            let served = answer.split(separator: "\n").map { l in let f = l.split(separator: "\t"); return (String(f[0]), Double(f[1])!) }
+            #expect(served.map(\.0) == stored[user]!.map(\.0) && zip(served, stored[user]!).allSatisfy { abs($0.1 - $1.1) <= 1e-12 * $1.1 }, "user \(user)")
+        }
+    }
+}

@@ -240,8 +240,13 @@ public struct CFModel: Sendable {
             return (.algorithm(algorithm), counter.changedEntities(normalised: measure.isNormalised, full: full))
         }
         if let recent {
-            let users: [UInt32] = blockedChanged ? recent.perUser.indices.filter { !recent.perUser[$0].isEmpty }.map(UInt32.init) : recent.changed.members
-            out.append((.recent, recent.changed.members))
+            // A user's recall depends on lists other users' events change: touched users
+            // are recomputed at every emission, every user at a full one (and when the
+            // blocked items changed).
+            let users: [UInt32] = blockedChanged || full ? recent.perUser.indices.filter { !recent.perUser[$0].isEmpty }.map(UInt32.init) : recent.changed.members
+            // Seed weights are written as of the latest event time: all of them again at
+            // a full emission, so that every stored weight then has the same "now".
+            out.append((.recent, full ? users : recent.changed.members))
             out.append((.u2i2i, users))
         }
         return out
