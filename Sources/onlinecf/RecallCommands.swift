@@ -69,6 +69,8 @@ struct U2I2ICommand: ParsableCommand {
     var seeds: SeedSource = .both
     @Flag(name: .long, help: "Also print which seeds and lists contributed to each item.")
     var explain = false
+    @Flag(name: .long, help: "Answer each user from the KV store afresh (no lists shared between users) and print the latency p50/p99 on stderr.")
+    var latency = false
     @OptionGroup var list: RecallListOptions
     @OptionGroup var kv: KVOptions
 
@@ -95,10 +97,14 @@ struct U2I2ICommand: ParsableCommand {
         try reportingErrors {
             let (handle, store) = try kv.open()
             defer { handle.close() }
-            let recall = KVRecall(store: store, blend: blend, options: options, seeds: seeds, cacheLists: ids.count > 1)
+            let recall = KVRecall(store: store, blend: blend, options: options, seeds: seeds, cacheLists: ids.count > 1 && !latency)
             var out = StandardOutput()
+            var timings = WeightedPercentiles()
+            let clock = ContinuousClock()
             for id in ids {
+                let started = clock.now
                 let answer = try recall.recommend(user: id, explain: explain)
+                if latency { timings.record((clock.now - started).timeInterval, weight: 1) }
                 if answer.seeds == 0 && ids.count == 1 {
                     stderrLine("user '\(id)' has no \(seeds == .both ? "" : seeds.rawValue + " ")seeds in namespace '\(kv.namespace)'")
                 }
@@ -111,6 +117,9 @@ struct U2I2ICommand: ParsableCommand {
                 }
             }
             out.flush()
+            if latency, let p50 = timings.percentile(0.5), let p99 = timings.percentile(0.99) {
+                stderrLine(String(format: "u2i2i latency over %d users: p50 %.3f ms, p99 %.3f ms", ids.count, p50 * 1000, p99 * 1000))
+            }
         }
     }
 }
