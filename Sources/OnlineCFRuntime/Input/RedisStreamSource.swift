@@ -41,7 +41,7 @@ public final class RedisStreamSource: EventSource {
     private var counts = (own: 0, claimed: 0, new: 0, ackedAtStart: 0, deleted: 0, acked: 0)
 
     public init(client: RedisClient, key: String, group: String, consumer: String, minIdle: Duration = SourceSpec.defaultMinIdle,
-                follow: Bool, batchSize: Int = 1000) {
+                follow: Bool, batchSize: Int = 10_000) {
         self.client = client
         self.key = key
         self.group = group
@@ -65,13 +65,10 @@ public final class RedisStreamSource: EventSource {
         }
         // The entries of the last commit: their effect is committed, but the job may have
         // stopped before acknowledging them.
-        toAck = committed.map { $0.split(separator: " ").map(String.init) } ?? []
-        let acked = toAck.count
-        try didCommit()
-        counts.ackedAtStart = acked
-        counts.acked = 0
+        let unacknowledged = try acknowledge(committed.map { $0.split(separator: " ").map(String.init) } ?? [])
+        counts.ackedAtStart = unacknowledged
         return "reading stream \(key) as consumer \(consumer) of group \(group)"
-            + (acked > 0 ? " (the \(acked) entries of the last commit acknowledged)" : "")
+            + (unacknowledged > 0 ? "; acknowledged \(unacknowledged) entries that the last commit holds" : "")
     }
 
     public func waitReadable(timeoutMillis: Int32) -> Bool {
@@ -113,21 +110,29 @@ public final class RedisStreamSource: EventSource {
     }
 
     public func didCommit() throws {
-        guard !toAck.isEmpty else { return }
-        var commands: [RedisCommand] = []
-        var start = 0
-        while start < toAck.count {
-            var command = RedisCommand("XACK", key, group)
-            for id in toAck[start..<min(toAck.count, start + 1000)] { command.append(string: id) }
-            commands.append(command)
-            start += 1000
-        }
-        for reply in try client.pipeline(commands) {
-            if let message = reply.errorMessage { throw RuntimeError("XACK on stream '\(key)' failed: \(message)") }
-        }
+        _ = try acknowledge(toAck)
         counts.acked += toAck.count
         toAck.removeAll(keepingCapacity: true)
         unacked.removeAll(keepingCapacity: true)
+    }
+
+    /// `XACK`s `ids`; returns how many were still pending.
+    private func acknowledge(_ ids: [String]) throws -> Int {
+        var commands: [RedisCommand] = []
+        var start = 0
+        while start < ids.count {
+            var command = RedisCommand("XACK", key, group)
+            for id in ids[start..<min(ids.count, start + 1000)] { command.append(string: id) }
+            commands.append(command)
+            start += 1000
+        }
+        guard !commands.isEmpty else { return 0 }
+        var acknowledged = 0
+        for reply in try client.pipeline(commands) {
+            if let message = reply.errorMessage { throw RuntimeError("XACK on stream '\(key)' failed: \(message)") }
+            acknowledged += Int(reply.int ?? 0)
+        }
+        return acknowledged
     }
 
     /// One read into the (empty) buffer, according to the phase.
@@ -192,7 +197,7 @@ public final class RedisStreamSource: EventSource {
         var text = "source: stream \(key), group \(group), consumer \(consumer): \(counts.new) new entries"
         if counts.own > 0 { text += ", \(counts.own) own pending entries re-read" }
         if counts.claimed > 0 { text += ", \(counts.claimed) reclaimed from other consumers" }
-        if counts.ackedAtStart > 0 { text += ", \(counts.ackedAtStart) of an earlier run's last commit acknowledged at start" }
+        if counts.ackedAtStart > 0 { text += ", \(counts.ackedAtStart) committed by an earlier run acknowledged at start" }
         if counts.deleted > 0 { text += ", \(counts.deleted) deleted from the stream (acknowledged only)" }
         return text + "; \(counts.acked) acknowledged"
     }
