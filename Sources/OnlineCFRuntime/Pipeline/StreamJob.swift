@@ -11,6 +11,9 @@ import OnlineCFKV
 ///   are logged, each in exactly one committed chunk.
 /// - After the end of input (or a graceful shutdown) and the final emission, every list
 ///   in the KV store equals its formula over all events applied to the namespace.
+/// - Lines come from an ``EventSource``. A replayable one (file, folder, Redis Stream) has
+///   its position committed in the same transaction as the events, after whole lines only,
+///   so a restart replays the log and reads on from exactly where the committed state ends.
 /// - A malformed line is reported and counted, and the run goes on.
 /// - When the KV store is unreachable the client retries with back-off; reading stops
 ///   meanwhile (back-pressure) and nothing read is dropped.
