@@ -139,6 +139,49 @@ import OnlineCFTestSupport
         }
     }
 
+    /// A second run over a grown file reads only the new lines, and reports a malformed one
+    /// with its line number within the file.
+    @Test func fileResumesAtTheCommittedPositionWithFileLineNumbers() throws {
+        let dir = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/events.tsv"
+        try "user\titem\nu1\ti1\nu2\ti1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let redis = try TestRedis()
+        let options = ["run", "--redis", redis.url, "--source", "file:" + path, "--format", "tsv", "--columns", "user,item",
+                       "--algos", "itemcf", "--no-progress"]
+        let first = try onlinecf(options)
+        #expect(first.stderr.contains("lines read: 3 ") && !first.stderr.contains("resumed"), "\(first.stderr)")
+        let file = try #require(FileHandle(forWritingAtPath: path))
+        file.seekToEndOfFile()
+        file.write(Data("u1\ti2\n\tno user\nu2\ti2\n".utf8))
+        try file.close()
+        let second = try onlinecf(options)
+        #expect(second.stderr.contains("resumed: reading events.tsv from line 4 (byte 22)"), "\(second.stderr)")
+        #expect(second.stderr.contains("line 5: ") && second.stderr.contains("lines read: 3  events: 2 "), "\(second.stderr)")
+        let lists = try onlinecf(["export", "--algo", "itemcf:cooccurrence", "--redis", redis.url]).stdout
+        #expect(lists == "i1\ti2\t2.0\ni2\ti1\t2.0\n", "\(lists)")
+    }
+
+    /// At start a stream source acknowledges the entries of the last commit without reading
+    /// them, re-reads its own other pending entries, reclaims a dead consumer's, then reads
+    /// new ones.
+    @Test func streamStartAcknowledgesCommittedEntriesAndReclaimsPendingOnes() throws {
+        let redis = try TestRedis()
+        let client = RedisClient(endpoint: redis.server.endpoint)
+        try Self.xadd(client, "ev", (1...4).map { "{\"user\":\"u\($0 % 2)\",\"item\":\"i\($0)\"}" })
+        try client.execute(RedisCommand("XGROUP", "CREATE", "ev", "g", "0"))
+        let own = try client.execute(RedisCommand("XREADGROUP", "GROUP", "g", "onlinecf-ocf", "COUNT", "2", "STREAMS", "ev", ">"))
+        let ids = (own.array?.first?.array?[1].array ?? []).compactMap { $0.array?.first?.string }
+        #expect(ids.count == 2)
+        // Pretend a run committed the first entry and died before acknowledging it.
+        try client.execute(RedisCommand("HSET", "ocf:meta", "source:redis-stream:ev?group=g", ids[0]))
+        try client.execute(RedisCommand("XREADGROUP", "GROUP", "g", "dead", "COUNT", "1", "STREAMS", "ev", ">"))
+        let result = try onlinecf(["run", "--redis", redis.url, "--source", "redis-stream:ev?group=g&min-idle=0", "--algos", "itemcf", "--no-progress"])
+        #expect(result.stderr.contains("lines read: 3 "), "\(result.stderr)")
+        #expect(result.stderr.contains("1 new entries, 1 own pending entries re-read, 1 reclaimed from other consumers, 1 committed by an earlier run acknowledged at start; 3 acknowledged"), "\(result.stderr)")
+        #expect(try client.execute(RedisCommand("XPENDING", "ev", "g")).array?.first?.int == 0)
+    }
+
     /// Appends one entry `event=line` per line to `key`, pipelined.
     static func xadd(_ client: RedisClient, _ key: String, _ lines: [String]) throws {
         var start = 0
