@@ -17,6 +17,11 @@ public final class StdinSource: EventSource {
         reader = LineReader(fileDescriptor: fileDescriptor)
     }
 
+    /// Reads on with `reader` (lines it already buffered included).
+    public init(reader: LineReader) {
+        self.reader = reader
+    }
+
     public var identity: String? { nil }
     public var position: String? { nil }
     public func open(at committed: String?) throws -> String? { nil }

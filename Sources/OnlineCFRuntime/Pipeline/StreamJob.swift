@@ -28,7 +28,8 @@ public final class StreamJob {
     private var decoder: EventDecoder
     /// A decoder that has seen nothing: each file of a source starts with one (its header).
     private let freshDecoder: EventDecoder
-    private var source: any EventSource = StdinSource()
+    /// Set by ``run(source:)``.
+    private var source: (any EventSource)!
     /// Where line 1 of the current input was, for a header problem.
     private var headerLocation = "line 1"
     private var meta = StateMeta()
@@ -63,7 +64,7 @@ public final class StreamJob {
 
     /// Runs the job over standard input (or the descriptor of `reader`) to its end.
     public func run(reader: LineReader) throws -> RunSummary {
-        try run(source: StdinSource(fileDescriptor: reader.fileDescriptor))
+        try run(source: StdinSource(reader: reader))
     }
 
     /// Runs the job over `source` to its end (or to a shutdown request). A replayable
