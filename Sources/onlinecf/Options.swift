@@ -17,6 +17,9 @@ struct KVOptions: ParsableArguments {
     @Option(name: .long, help: "Folder of the private redis-server (socket, data, log). Default: $ONLINECF_HOME or ./.onlinecf")
     var stateDir: String?
 
+    /// The namespace in effect (for messages).
+    var namespaceName: String { namespace ?? "ocf" }
+
     var spec: JobSpec {
         var s = JobSpec()
         s.redis = redis; s.namespace = namespace; s.stateDir = stateDir

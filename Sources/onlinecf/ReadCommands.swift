@@ -66,7 +66,7 @@ struct ListQuery: ParsableArguments {
                 list = blocked.contains(id) ? [] : Array(list.filter { !blocked.contains($0.0) }.prefix(k))
             }
             if list.isEmpty {
-                stderrLine("no \(algorithm.rawValue) list for '\(id)' in namespace '\(kv.namespace)'")
+                stderrLine("no \(algorithm.rawValue) list for '\(id)' in namespace '\(kv.namespaceName)'")
                 return
             }
             var out = StandardOutput()
@@ -110,7 +110,7 @@ struct Reset: ParsableCommand {
             let (handle, store) = try kv.open()
             defer { handle.close() }
             let n = try store.reset()
-            stderrLine("deleted \(n) keys of namespace '\(kv.namespace)'")
+            stderrLine("deleted \(n) keys of namespace '\(kv.namespaceName)'")
         }
     }
 }

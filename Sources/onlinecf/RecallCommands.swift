@@ -106,7 +106,7 @@ struct U2I2ICommand: ParsableCommand {
                 let answer = try recall.recommend(user: id, explain: explain)
                 if latency { timings.record((clock.now - started).timeInterval, weight: 1) }
                 if answer.seeds == 0 && ids.count == 1 {
-                    stderrLine("user '\(id)' has no \(seeds == .both ? "" : seeds.rawValue + " ")seeds in namespace '\(kv.namespace)'")
+                    stderrLine("user '\(id)' has no \(seeds == .both ? "" : seeds.rawValue + " ")seeds in namespace '\(kv.namespaceName)'")
                 }
                 let prefix = users != nil ? TSVEscaping.escape(id) + "\t" : ""
                 for entry in answer.entries {

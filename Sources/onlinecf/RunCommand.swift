@@ -6,11 +6,20 @@ import OnlineCFRuntime
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Stream events from stdin into the KV store, emitting fresh top-k lists every interval.",
+        abstract: "Stream events from stdin, a file or folder, or a Redis Stream into the KV store, emitting fresh top-k lists every interval.",
         discussion: """
         Continues from the namespace's state in the KV store (events already applied are not \
         counted twice). Lists whose content changed are rewritten every --emit-interval and at \
         the end of input. SIGINT/SIGTERM stop reading, emit and commit, then exit 0.
+
+        Sources (--source): - (stdin, the default); file:PATH, a file or a folder of files read \
+        in name order from the position committed with the state, so a restart goes on exactly \
+        where the committed state ends; redis-stream:KEY?group=G[&consumer=C][&min-idle=60s], a \
+        Redis Stream on the job's KV store read through consumer group G (default consumer \
+        onlinecf-NAMESPACE), one input line per entry in its field 'event' (in --format; inter \
+        entries need --columns), acknowledged after the state holding it is committed. Without \
+        --follow a file source ends at the end of its last file and a stream when a read finds \
+        no new entry.
 
         With a JOBFILE (YAML, see jobs/ and the README), the job's fields apply and options \
         given on the command line override them.
@@ -31,7 +40,13 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Recompute Swing exactly from the stored interaction sets this often (e.g. 10m, 1h); increments continue on top.")
     var swingRebuildEvery: String?
 
-    @Flag(name: .long, help: "Skip the lines of this input that an earlier run committed (pipe the same input again after a crash).")
+    @Option(name: .long, help: "Input: - (stdin; default), file:PATH (a file or folder, resumed at the committed position) or redis-stream:KEY?group=G[&consumer=C][&min-idle=DURATION].")
+    var source: String?
+
+    @Flag(name: .long, help: "With a file or stream source: keep waiting for appended lines, new files or new entries instead of ending.")
+    var follow = false
+
+    @Flag(name: .long, help: "Stdin: skip the lines of this input that an earlier run committed (pipe the same input again after a crash).")
     var resume = false
 
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 (default: not served).")
@@ -46,6 +61,8 @@ struct Run: ParsableCommand {
         cli.emitInterval = emitInterval
         cli.metrics = metrics
         cli.swingRebuildEvery = swingRebuildEvery
+        cli.source = source
+        if follow { cli.follow = true }
         var job = try resolveJob(file: jobFile, overrides: cli)
         job.configuration.showProgress = progress
         job.configuration.resume = resume
@@ -80,6 +97,7 @@ struct Batch: ParsableCommand {
         cli.mode = .batch
         var resolved = try resolveJob(file: job, overrides: cli)
         resolved.configuration.showProgress = progress
+        resolved.configuration.source = .stdin  // FILE is the input
         let fd: Int32
         if file == "-" { fd = 0 } else {
             fd = open(file, O_RDONLY)
@@ -105,6 +123,7 @@ struct Rebuild: ParsableCommand {
         model.apply(to: &cli)
         var job = try resolveJob(file: jobFile, overrides: cli)
         job.configuration.mode = .rebuild
+        job.configuration.source = .stdin  // reads no input
         guard job.configuration.parameters.algorithms.contains(.swing) else {
             throw ValidationError("nothing to rebuild: the algorithms do not include swing")
         }
@@ -166,7 +185,9 @@ func runJob(_ job: JobSpec.Resolved, fd: Int32) throws {
         defer { server?.stop() }
         if let server { stderrLine("metrics: \(server.url)") }
         let streamJob = try StreamJob(configuration: job.configuration, store: store, shutdown: shutdown, metrics: metrics)
-        let summary = try streamJob.run(reader: LineReader(fileDescriptor: fd))
+        let source = try EventSources.make(job.configuration.source, follow: job.configuration.follow, endpoint: store.client.endpoint,
+                                           namespace: job.keys.namespace, shutdown: shutdown, stdinDescriptor: fd)
+        let summary = try streamJob.run(source: source)
         stderrLine(summary.text)
     }
 }

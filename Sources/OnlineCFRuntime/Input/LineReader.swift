@@ -64,6 +64,11 @@ public final class LineReader {
     public private(set) var currentLineDroppedBytes = 0
     /// `errno` of a failed `read(2)` (other than EINTR/EAGAIN), which ended the input.
     public private(set) var readError: Int32?
+    /// When true, reaching the end of the data (`read(2)` returns 0) does not end the
+    /// input: `readAvailable` returns `.wouldBlock`, holds a final line that has no `\n`
+    /// yet, and reads on at the next call (for following a file that grows). Setting it
+    /// back to false lets the next call at the end deliver that line and end the input.
+    public var waitsAtEnd = false
 
     private var buffer: UnsafeMutablePointer<UInt8>
     private var capacity: Int
@@ -150,6 +155,7 @@ public final class LineReader {
             return try finish(body)
         }
         if n == 0 {
+            if waitsAtEnd { return .wouldBlock }
             eof = true
             return try finish(body)
         }

@@ -33,19 +33,24 @@ public final class MalformedLineReporter {
     deinit { if let f = deadLetter { fclose(f) } }
 
     public func report(lineNumber: Int, reason: String, line: UnsafeBufferPointer<UInt8>) {
+        report(at: "line \(lineNumber)", reason: reason, line: line)
+    }
+
+    /// Reports a malformed line found at `location` (`line 3`, `b.tsv line 3`, `entry 1-0`).
+    public func report(at location: String, reason: String, line: UnsafeBufferPointer<UInt8>) {
         count += 1
         if let f = deadLetter {
             if let base = line.baseAddress, line.count > 0 { fwrite(base, 1, line.count, f) }
             fputc(0x0A, f)
         }
         if count <= printLimit {
-            log("line \(lineNumber): \(reason)" + (count == printLimit ? " (further malformed lines are summarised)" : ""))
+            log("\(location): \(reason)" + (count == printLimit ? " (further malformed lines are summarised)" : ""))
             return
         }
         suppressed += 1
         let now = ContinuousClock.now
         if now - lastSummary >= .seconds(1) {
-            log("\(suppressed) more malformed lines; latest: line \(lineNumber): \(reason)")
+            log("\(suppressed) more malformed lines; latest: \(location): \(reason)")
             suppressed = 0
             lastSummary = now
         }

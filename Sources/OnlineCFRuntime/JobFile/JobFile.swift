@@ -57,6 +57,7 @@ public enum JobFile {
                     default: issue(path, line, "expected stream or batch")
                     }
                 case "source": spec.source = string(value, path, line)
+                case "follow": spec.follow = bool(value, path, line)
                 case "format":
                     if let s = string(value, path, line) {
                         if let f = EventFormat(rawValue: s) { spec.format = f } else { issue(path, line, "expected jsonl, tsv or inter, got '\(s)'") }

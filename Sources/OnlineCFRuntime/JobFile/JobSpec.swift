@@ -8,6 +8,7 @@ import OnlineCFKV
 public struct JobSpec: Sendable, Equatable {
     public var mode: JobConfiguration.Mode?
     public var source: String?
+    public var follow: Bool?
     public var format: EventFormat?
     public var columns: [EventField]?
     public var deadLetter: String?
@@ -54,7 +55,7 @@ public struct JobSpec: Sendable, Equatable {
         var r = self
         r.problems += other.problems
         func take<T>(_ path: WritableKeyPath<JobSpec, T?>) { if let v = other[keyPath: path] { r[keyPath: path] = v } }
-        take(\.mode); take(\.source); take(\.format); take(\.columns); take(\.deadLetter); take(\.algorithms); take(\.k)
+        take(\.mode); take(\.source); take(\.follow); take(\.format); take(\.columns); take(\.deadLetter); take(\.algorithms); take(\.k)
         take(\.itemHistory); take(\.userHistory); take(\.authorHistory); take(\.exact)
         take(\.swingAlpha1); take(\.swingAlpha2); take(\.swingBeta); take(\.swingMinUserBehavior); take(\.swingMaxUserBehavior)
         take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRebuildEvery)
@@ -94,12 +95,20 @@ public struct JobSpec: Sendable, Equatable {
 
         var c = JobConfiguration()
         c.mode = mode ?? .stream
-        if let source, source != "-", source != "stdin" {
-            problem("source", "'\(source)' is not a source this version reads; use '-' (standard input)")
+        if let source {
+            do { c.source = try SourceSpec.parse(source) } catch { problem("source", "\(error)") }
         }
+        c.follow = follow ?? false
+        if c.follow && c.source == .stdin {
+            problem("follow", "applies to file: and redis-stream: sources (standard input ends when its writer closes it)")
+        }
+        if c.follow && c.mode == .batch { problem("follow", "a batch job reads its input to the end: leave follow out") }
         c.format = format ?? .jsonl
         c.columns = columns
         if columns != nil, c.format == .jsonl { problem("columns", "a column map applies to tsv and inter input, not jsonl") }
+        if case .redisStream = c.source, c.format == .inter, columns == nil {
+            problem("columns", "stream entries of format inter carry no header: name the columns (e.g. user,item,ignore,ts), or use --format tsv")
+        }
         c.deadLetterPath = deadLetter
         if let metrics {
             let parts = metrics.split(separator: ":", omittingEmptySubsequences: false)

@@ -10,6 +10,10 @@ public struct JobConfiguration: Sendable {
     public enum Mode: Sendable { case stream, batch, rebuild }
 
     public var mode: Mode = .stream
+    /// Where input lines come from (`--source`).
+    public var source: SourceSpec = .stdin
+    /// Keep waiting at the end of a file or folder source, or of a stream (`--follow`).
+    public var follow = false
     public var format: EventFormat = .jsonl
     public var columns: [EventField]? = nil
     public var parameters = ModelParameters()
@@ -41,6 +45,10 @@ public struct RunSummary: Sendable {
     public var replayedEvents = 0
     /// Lines skipped by `--resume`.
     public var resumedLines = 0
+    /// Where a replayable source started reading (its committed position), if it says.
+    public var resumedAt: String?
+    /// What the source did, if it says (folders and streams).
+    public var sourceReport: String?
     public var emissions = 0
     public var emission = EmissionStats()
     public var kvCommands = 0
@@ -80,6 +88,8 @@ public struct RunSummary: Sendable {
         }
         if let peak = peakResidentBytes { lines.append("peak RSS: \(peak / (1 << 20)) MiB") }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
+        if let sourceReport { lines.append(sourceReport) }
+        if let resumedAt { lines.insert(resumedAt, at: 0) }
         if resumedLines > 0 { lines.insert("resumed: skipped the first \(resumedLines) lines, committed by an earlier run", at: 0) }
         if replayedEvents > 0 { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }
         return lines.joined(separator: "\n")

@@ -11,6 +11,9 @@ import OnlineCFKV
 ///   are logged, each in exactly one committed chunk.
 /// - After the end of input (or a graceful shutdown) and the final emission, every list
 ///   in the KV store equals its formula over all events applied to the namespace.
+/// - Lines come from an ``EventSource``. A replayable one (file, folder, Redis Stream) has
+///   its position committed in the same transaction as the events, after whole lines only,
+///   so a restart replays the log and reads on from exactly where the committed state ends.
 /// - A malformed line is reported and counted, and the run goes on.
 /// - When the KV store is unreachable the client retries with back-off; reading stops
 ///   meanwhile (back-pressure) and nothing read is dropped.
@@ -24,6 +27,12 @@ public final class StreamJob {
     private let moderation: ModerationSync
     private var model: CFModel
     private var decoder: EventDecoder
+    /// A decoder that has seen nothing: each file of a source starts with one (its header).
+    private let freshDecoder: EventDecoder
+    /// Set by ``run(source:)``.
+    private var source: (any EventSource)!
+    /// Where line 1 of the current input was, for a header problem.
+    private var headerLocation = "line 1"
     private var meta = StateMeta()
     private var pending: [Event] = []
     private var summary = RunSummary()
@@ -49,15 +58,24 @@ public final class StreamJob {
         self.moderation = ModerationSync(store: store)
         do {
             self.decoder = try EventDecoder(format: configuration.format, columns: configuration.columns)
+            self.freshDecoder = decoder
         } catch {
             throw RuntimeError("\(error)")
         }
     }
 
-    /// Runs the job over `reader` to its end (or to a shutdown request).
+    /// Runs the job over standard input (or the descriptor of `reader`) to its end.
     public func run(reader: LineReader) throws -> RunSummary {
+        try run(source: StdinSource(reader: reader))
+    }
+
+    /// Runs the job over `source` to its end (or to a shutdown request). A replayable
+    /// source starts at the position committed with the state (after the log is replayed),
+    /// and each commit records its position with the events, in one transaction.
+    public func run(source: any EventSource) throws -> RunSummary {
         let start = clock.now
         let commandsBefore = store.client.commandsSent
+        self.source = source
         try restoreState()
 
         let interval = configuration.emitInterval
@@ -68,31 +86,25 @@ public final class StreamJob {
             try finalEmission()
             return finish(start: start, commandsBefore: commandsBefore)
         }
+        summary.resumedAt = try source.open(at: source.identity.flatMap { meta.sourcePositions[$0] })
         var nextProgress = clock.now + .seconds(1)
         let streaming = configuration.mode == .stream
         reading: while !shutdown.isRequested {
             var ready = true
             if streaming {
                 let untilEmit = max(0, (nextEmit - clock.now).milliseconds)
-                ready = reader.waitReadable(timeoutMillis: Int32(min(250, untilEmit)))
+                ready = source.waitReadable(timeoutMillis: Int32(min(250, untilEmit)))
             }
             if ready {
                 let eventsBefore = summary.events
-                let status = reader.readAvailable(maxLines: 65_536) { line, number in
-                    self.handle(line, number)
-                }
+                let status = try source.read(maxLines: 65_536) { line in self.handle(line) }
                 if summary.events > eventsBefore { unassigned.append((clock.now, summary.events - eventsBefore)) }
-                if case .endOfInput = status {
-                    if let error = reader.readError {
-                        throw RuntimeError("reading the input failed: \(String(cString: strerror(error))); \(summary.linesRead) lines were read and are committed")
-                    }
-                    break reading
-                }
+                if case .endOfInput = status { break reading }
                 if let problem = decoder.headerProblem {
-                    throw RuntimeError("line 1: \(problem). Pass --columns to name the columns, or use --format tsv")
+                    throw RuntimeError("\(headerLocation): \(problem). Pass --columns to name the columns, or use --format tsv")
                 }
             }
-            if pending.count >= configuration.eventsPerChunk { try commit() }
+            if pending.count >= configuration.eventsPerChunk || source.wantsCommit { try commit() }
             let now = clock.now
             if let due = nextSwingRebuild, streaming, clock.now >= due, !emitter.isEmitting {
                 try rebuildSwing()
@@ -126,6 +138,7 @@ public final class StreamJob {
 
     private func finish(start: ContinuousClock.Instant, commandsBefore: Int) -> RunSummary {
         reporter.finish()
+        summary.sourceReport = source.report
         summary.malformed = reporter.count
         summary.kvCommands += store.client.commandsSent - commandsBefore
         summary.seconds = (clock.now - start).seconds
@@ -147,15 +160,24 @@ public final class StreamJob {
         summary.swingRebuildSeconds += (clock.now - started).seconds
     }
 
-    private func handle(_ line: UnsafeBufferPointer<UInt8>, _ number: Int) {
-        if number <= skipLines {
-            summary.resumedLines += 1
+    private func handle(_ line: SourceLine) {
+        let number = line.number
+        if number == 1 {
+            decoder = freshDecoder  // a new file: its own header
+            headerLocation = line.location
+        }
+        if line.isHeaderReplay || (number > 0 && number <= skipLines) {
+            if !line.isHeaderReplay { summary.resumedLines += 1 }
             // The header of an .inter file still has to teach the decoder its columns.
-            if number == 1 { _ = decoder.decode(line, lineNumber: number) }
+            if number == 1 { _ = decoder.decode(line.bytes, lineNumber: number) }
             return
         }
         summary.linesRead += 1
-        switch decoder.decode(line, lineNumber: number) {
+        if let problem = line.problem {
+            reporter.report(at: line.location, reason: problem, line: line.bytes)
+            return
+        }
+        switch decoder.decode(line.bytes, lineNumber: number) {
         case .event(let event):
             summary.events += 1
             if let applied = model.apply(event) {
@@ -165,7 +187,7 @@ public final class StreamJob {
         case .skip:
             summary.skipped += 1
         case .malformed(let reason):
-            reporter.report(lineNumber: number, reason: reason, line: line)
+            reporter.report(at: line.location, reason: reason, line: line.bytes)
         }
     }
 
@@ -195,7 +217,8 @@ public final class StreamJob {
         if meta.logChunks > 0, meta.parameters != configuration.parameters.fingerprint {
             model.markAllChanged()
         }
-        if configuration.resume { skipLines = meta.inputLinesCommitted }
+        // A replayable source resumes at its committed position instead.
+        if configuration.resume && source.identity == nil { skipLines = meta.inputLinesCommitted }
         meta.inputLinesCommitted = 0
         for (item, author) in try store.loadItemAuthors() {
             model.setAuthor(item: item, author: author)
@@ -204,17 +227,25 @@ public final class StreamJob {
         try moderation.refresh(&model)
     }
 
+    /// Commits the pending events with the source's position, in one transaction. The job
+    /// calls it only between whole lines, so the position (just after the last line read)
+    /// is exactly where the committed state ends in the source. Then the source hears of it
+    /// (a stream acknowledges its entries).
     private func commit() throws {
-        guard !pending.isEmpty else { return }
+        guard !pending.isEmpty || source.needsCommit else { return }
         let started = clock.now
         defer { summary.commitSeconds += (clock.now - started).seconds }
         var next = meta
-        next.logChunks += 1
+        if !pending.isEmpty { next.logChunks += 1 }
         next.eventsCommitted += pending.count
         next.linesCommitted += summary.linesRead - linesAtLastCommit
         next.inputLinesCommitted = summary.resumedLines + summary.linesRead
-        try store.commitChunk(number: meta.logChunks, events: pending, meta: next, parameters: configuration.parameters.fingerprint)
+        let position = source.identity.flatMap { id in source.position.map { (identity: id, position: $0) } }
+        if let position { next.sourcePositions[position.identity] = position.position }
+        try store.commitChunk(number: meta.logChunks, events: pending, meta: next, parameters: configuration.parameters.fingerprint,
+                              source: position)
         meta = next
+        try source.didCommit()
         metrics.commitSeconds.record(clock.now - started)
         metrics.lastCommit.set(Date().timeIntervalSince1970)
         metrics.logChunks.set(Int64(meta.logChunks))

@@ -20,6 +20,10 @@ public struct StateMeta: Sendable, Equatable {
     public var eventsCommitted: Int = 0
     /// The log chunk count at the last exact Swing rebuild (0: none): replay rebuilds there.
     public var swingRebuildChunk: Int = 0
+    /// Committed positions of replayable sources, by source identity (fields
+    /// `source:{identity}`, such as `source:file:/data/events`): where the committed state
+    /// ends in that source.
+    public var sourcePositions: [String: String] = [:]
 }
 
 /// The durable home of a namespace in the KV store: the event log that rebuilds the
@@ -56,6 +60,9 @@ public final class StateStore {
         meta.inputLinesCommitted = fields["input_lines_committed"].flatMap { Int($0) } ?? 0
         meta.eventsCommitted = fields["events_committed"].flatMap { Int($0) } ?? 0
         meta.swingRebuildChunk = fields["swing_rebuild_chunk"].flatMap { Int($0) } ?? 0
+        for (field, value) in fields where field.hasPrefix("source:") {
+            meta.sourcePositions[String(field.dropFirst("source:".count))] = value
+        }
         if let schema = meta.schema, schema != KeySchema.version {
             throw RuntimeError("namespace '\(keys.namespace)' holds key schema version \(schema); this build reads version \(KeySchema.version). Use another --namespace, or 'onlinecf reset' to start over.")
         }
@@ -81,13 +88,18 @@ public final class StateStore {
         }
     }
 
-    /// Commits one chunk of new events and the progress counters, atomically.
-    public func commitChunk(number: Int, events: [Event], meta: StateMeta, parameters: String) throws {
+    /// Commits one chunk of new events (none: only the counters and the source position)
+    /// and the progress counters, atomically. `source` is the position of the job's source
+    /// after the last line whose effect is in the state: it moves with the state, in the
+    /// same MULTI/EXEC.
+    public func commitChunk(number: Int, events: [Event], meta: StateMeta, parameters: String,
+                            source: (identity: String, position: String)? = nil) throws {
         var hset = RedisCommand("HSET", keys.meta, "schema", String(KeySchema.version), "parameters", parameters)
         hset.append(string: "log_chunks"); hset.append(string: String(meta.logChunks))
         hset.append(string: "lines_committed"); hset.append(string: String(meta.linesCommitted))
         hset.append(string: "input_lines_committed"); hset.append(string: String(meta.inputLinesCommitted))
         hset.append(string: "events_committed"); hset.append(string: String(meta.eventsCommitted))
+        if let source { hset.append(string: "source:" + source.identity); hset.append(string: source.position) }
         var commands = [RedisCommand("MULTI")]
         if !events.isEmpty {
             var log = RedisCommand("HSET", keys.log, String(number))
