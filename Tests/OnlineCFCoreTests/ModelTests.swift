@@ -97,7 +97,8 @@ func expectEqualLists(_ expected: [String: BruteForce.List], _ actual: [String: 
         let before = Dictionary(uniqueKeysWithValues: Algorithm.allCases.map { ($0, modelLists(model, $0)) })
         for e in events.suffix(500) { model.apply(e) }
         var changed: [Algorithm: Set<String>] = [:]
-        for (algorithm, entities) in model.changedEntities(full: true) {
+        for (family, entities) in model.changedEntities(full: true) {
+            guard case .algorithm(let algorithm) = family else { continue }
             let names = model.names(for: algorithm.kind)
             changed[algorithm] = Set(entities.map { names[Int($0)] })
         }
