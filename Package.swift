@@ -15,7 +15,9 @@ let package = Package(
         // `onlinecf serve` only: the HTTP server (SwiftNIO underneath). NIO, NIO's HTTP types
         // (for the request-body limit handler) and swift-log come with Hummingbird; they are
         // named here because OnlineCFServe imports them.
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Its default traits are off: swift-configuration support (a package to build) and
+        // full Foundation for its URL-encoded forms, neither of which serve uses.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
