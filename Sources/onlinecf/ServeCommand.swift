@@ -20,16 +20,16 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var kv: KVOptions
 
-    @Option(name: .long, help: "Address to listen on, HOST:PORT (port 0 picks a free one; default: 127.0.0.1:8080, local clients only).")
+    @Option(name: .long, help: "Address to listen on, HOST:PORT (port 0 picks a free one; 127.0.0.1 serves local clients only).")
     var listen = "127.0.0.1:8080"
 
-    @Option(name: .long, help: "u2i2i's blend when a request names none: ALGO[:WEIGHT],… of swing, itemcf:cooccurrence, itemcf:cosine, itemcf:jaccard, itemcf:lift (default: itemcf:cosine).")
+    @Option(name: .long, help: "u2i2i's blend when a request names none: ALGO[:WEIGHT],… of swing, itemcf:cooccurrence, itemcf:cosine, itemcf:jaccard, itemcf:lift.")
     var algo = "itemcf:cosine"
 
-    @Option(name: .long, help: "KV connections, i.e. requests served at once (default: 2 × cores).")
+    @Option(name: .long, help: "KV connections, i.e. requests served at once; the default is 2 × cores.")
     var connections: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(name: .long, help: "Requests that may wait for a busy pool; more are answered 503 (default: 1024).")
+    @Option(name: .long, help: "Requests that may wait for a busy pool; more are answered 503.")
     var maxWaiting: Int = 1024
 
     func run() async throws {
