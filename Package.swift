@@ -12,6 +12,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        // `onlinecf serve` only: the HTTP server (SwiftNIO underneath). NIO, NIO's HTTP types
+        // (for the request-body limit handler) and swift-log come with Hummingbird; they are
+        // named here because OnlineCFServe imports them.
+        // Its default traits are off: swift-configuration support (a package to build) and
+        // full Foundation for its URL-encoded forms, neither of which serve uses.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev (pkg-config `hiredis`).
@@ -28,11 +37,19 @@ let package = Package(
         // Runtime: input, state, emission, checkpoints; wires core and adapters.
         .target(name: "OnlineCFRuntime", dependencies: ["OnlineCFCore", "OnlineCFKV", .product(name: "Yams", package: "Yams"),
                                                           .product(name: "Prometheus", package: "swift-prometheus")]),
+        // HTTP layer of `onlinecf serve`: Hummingbird over a pool of blocking KV connections.
+        // Kept apart so the runtime (and every other command's code) does not pull in NIO.
+        .target(name: "OnlineCFServe", dependencies: ["OnlineCFRuntime", "OnlineCFCore", "OnlineCFKV",
+                                                        .product(name: "Hummingbird", package: "hummingbird"),
+                                                        .product(name: "NIOCore", package: "swift-nio"),
+                                                        .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                                                        .product(name: "Logging", package: "swift-log")]),
         // Thin CLI.
         .executableTarget(
             name: "onlinecf",
             dependencies: [
                 "OnlineCFRuntime",
+                "OnlineCFServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,6 +58,8 @@ let package = Package(
         .testTarget(name: "OnlineCFCoreTests", dependencies: ["OnlineCFCore", "OnlineCFTestSupport"]),
         .testTarget(name: "OnlineCFKVTests", dependencies: ["OnlineCFKV"]),
         .testTarget(name: "OnlineCFRuntimeTests", dependencies: ["OnlineCFRuntime", "OnlineCFTestSupport", "onlinecf"]),
+        // `onlinecf serve` over real HTTP against a real redis-server (runs the built CLI).
+        .testTarget(name: "OnlineCFServeTests", dependencies: ["OnlineCFServe", "OnlineCFRuntime", "OnlineCFCore", "OnlineCFKV", "OnlineCFTestSupport", "onlinecf"]),
     ],
     swiftLanguageModes: [.v6]
 )

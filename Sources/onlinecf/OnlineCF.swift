@@ -2,7 +2,7 @@ import ArgumentParser
 import OnlineCFCore
 
 @main
-struct OnlineCF: ParsableCommand {
+struct OnlineCF: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "onlinecf",
         abstract: "Online collaborative filtering: fresh i2i, u2u and a2a lists from a stream of user events, kept in Redis.",
@@ -16,7 +16,8 @@ struct OnlineCF: ParsableCommand {
         """,
         version: OnlineCFCoreVersion.string,
         subcommands: [
-            Run.self, Batch.self, Rebuild.self, Check.self, Export.self, I2I.self, U2U.self, A2A.self, U2I2ICommand.self, U2ICommand.self, Items.self, Gen.self, Reset.self,
+            Run.self, Batch.self, Rebuild.self, Check.self, Export.self, I2I.self, U2U.self, A2A.self, U2I2ICommand.self, U2ICommand.self,
+            Items.self, Serve.self, Gen.self, Reset.self,
         ]
     )
 }

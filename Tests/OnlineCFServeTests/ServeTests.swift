@@ -1,0 +1,337 @@
+import Foundation
+import Testing
+import OnlineCFCore
+import OnlineCFKV
+import OnlineCFRuntime
+import OnlineCFTestSupport
+
+/// `onlinecf serve` as a client sees it: the built CLI fills a namespace in a real
+/// redis-server, `onlinecf serve --listen 127.0.0.1:0` runs as a subprocess, and every
+/// check goes over real HTTP (a raw-socket HTTP/1.1 client, no client library).
+@Suite(.serialized) struct ServeTests {
+    static let namespace = "srv"
+
+    /// Users × items (× author): item "i1" co-occurs with i2, iH (to be hidden), iX (to
+    /// expire), i3 and "i 7/x" (an id that needs percent-encoding in a path).
+    static let input = """
+    user\titem\tauthor
+    u1\ti1\ta1
+    u1\ti2\ta1
+    u1\tiH\ta2
+    u1\tiX\ta3
+    u2\ti1\ta1
+    u2\ti2\ta1
+    u2\tiH\ta2
+    u3\ti1\ta1
+    u3\tiX\ta3
+    u3\ti3\ta2
+    u4\ti2\ta1
+    u4\ti3\ta2
+    u4\tiH\ta2
+    u5\ti1\ta1
+    u5\ti3\ta2
+    u6\ti1\ta1
+    u6\ti 7/x\ta4
+
+    """
+
+    /// A redis-server holding the namespace (lists, u2i seeds, one hidden and one expired
+    /// item) and a running `onlinecf serve` over it.
+    final class Fixture {
+        let redis: TestRedis
+        let client: RedisClient
+        let store: StateStore
+        let server: ServeProcess
+
+        init(sourceLocation: SourceLocation = #_sourceLocation) throws {
+            redis = try TestRedis()
+            let batch = try OnlineCFBinary.run(["batch", "--redis", redis.url, "--namespace", ServeTests.namespace, "--format", "tsv",
+                                                "--columns", "user,item,author", "--algos", "all", "--swing-min-user-behavior", "1", "-"], stdin: Array(ServeTests.input.utf8))
+            try #require(batch.status == 0, "batch failed: \(batch.stderr)", sourceLocation: sourceLocation)
+            client = RedisClient(endpoint: try RedisEndpoint(url: redis.url), retry: .never)
+            store = StateStore(client: client, keys: try KeySchema(namespace: ServeTests.namespace))
+            let ns = ServeTests.namespace
+            // u2i seeds of a user with no events, and of u1 (whose own items are "seen").
+            try client.execute(RedisCommand("ZADD", "\(ns):u2i:seedy", "2", "i1", "1", "i3"))
+            try client.execute(RedisCommand("ZADD", "\(ns):u2i:u1", "1", "i1"))
+            // The lists were written before the moderation: they still hold iH and iX.
+            let before = try store.readLists(.itemcfCosine, ids: ["i1"])[0].map(\.0)
+            try #require(before.contains("iH") && before.contains("iX"), "fixture: i1's list is \(before)", sourceLocation: sourceLocation)
+            try client.execute(RedisCommand("HSET", "\(ns):items:status", "iH", "hidden"))
+            try client.execute(RedisCommand("HSET", "\(ns):items:expires", "iX", String(Int64(Date().timeIntervalSince1970 * 1000) - 60_000)))
+            try client.execute(RedisCommand("INCR", "\(ns):items:rev"))
+            server = try ServeProcess(["--redis", redis.url, "--namespace", ns, "--listen", "127.0.0.1:0", "--connections", "3"])
+        }
+
+        func get(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> HTTPReply {
+            try HTTPReply.request(port: server.port, "GET \(path) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", sourceLocation: sourceLocation)
+        }
+
+        func json<T: Decodable>(_ path: String, as type: T.Type = ListJSON.self, sourceLocation: SourceLocation = #_sourceLocation) throws -> T {
+            let reply = try get(path, sourceLocation: sourceLocation)
+            #expect(reply.status == 200, "\(path): \(reply.status) \(reply.text)", sourceLocation: sourceLocation)
+            #expect(reply.headers["content-type"] == "application/json", sourceLocation: sourceLocation)
+            return try JSONDecoder().decode(T.self, from: Data(reply.body))
+        }
+    }
+
+    /// Answers decoded with JSONDecoder, which parses doubles exactly (Foundation's
+    /// JSONSerialization on Linux may be an ulp off).
+    struct ListJSON: Decodable {
+        struct Neighbour: Decodable { var item: String?; var user: String?; var author: String?; var score: Double }
+        var algo: String?; var item: String?; var user: String?; var author: String?
+        var neighbours: [Neighbour]
+        var pairs: [(String, Double)] { neighbours.map { ($0.item ?? $0.user ?? $0.author ?? "?", $0.score) } }
+    }
+
+    struct RecallJSON: Decodable {
+        struct Entry: Decodable {
+            struct Contribution: Decodable { var seed: String; var algo: String; var seed_weight: Double; var similarity: Double; var amount: Double }
+            var item: String; var score: Double; var contributions: [Contribution]?
+        }
+        var user: String; var seeds: Int; var items: [Entry]
+        var pairs: [(String, Double)] { items.map { ($0.item, $0.score) } }
+    }
+
+    /// i2i, u2u and a2a answers equal the stored lists, less the items blocked now; ids and
+    /// algorithm names work raw or percent-encoded.
+    @Test func listsOverHTTP() throws {
+        let f = try Fixture()
+        for algorithm in Algorithm.allCases where algorithm.kind == .i2i {
+            let stored = try f.store.readLists(algorithm, ids: ["i1"])[0].filter { $0.0 != "iH" && $0.0 != "iX" }
+            let object = try f.json("/v1/i2i/\(algorithm.rawValue)/i1?k=100")
+            #expect(object.algo == algorithm.rawValue)
+            #expect(object.item == "i1")
+            let got = object.pairs
+            #expect(got.map(\.0) == stored.map(\.0), "\(algorithm)")
+            #expect(got.map(\.1) == stored.map(\.1), "\(algorithm)")
+            #expect(!got.isEmpty, "\(algorithm): i1 has neighbours")
+        }
+        // Percent-encoded algorithm and k.
+        let cosine = try f.json("/v1/i2i/itemcf:cosine/i1")
+        let encoded = try f.json("/v1/i2i/itemcf%3Acosine/i1")
+        #expect(cosine.pairs.map(\.0) == encoded.pairs.map(\.0))
+        #expect(try f.json("/v1/i2i/itemcf:cosine/i1?k=1").pairs.count == 1)
+        // Blocked items: their own list is empty (200, not 404), and they appear in no list.
+        #expect(try f.store.readLists(.itemcfCosine, ids: ["iH"])[0].count > 0)
+        #expect(try f.json("/v1/i2i/itemcf:cosine/iH").pairs.isEmpty)
+        #expect(try f.json("/v1/i2i/swing/iX").pairs.isEmpty)
+        for item in ["i1", "i2", "i3"] {
+            let ids = try f.json("/v1/i2i/itemcf:cooccurrence/\(item)").pairs.map(\.0)
+            #expect(!ids.contains("iH") && !ids.contains("iX"), "\(item): \(ids)")
+        }
+        // An id with a space and a slash, percent-encoded in the path.
+        let odd = try f.json("/v1/i2i/itemcf:cosine/i%207%2Fx")
+        #expect(odd.item == "i 7/x")
+        #expect(odd.pairs.map(\.0) == ["i1"])
+        // An unknown item: 200 with an empty list.
+        #expect(try f.json("/v1/i2i/itemcf:cosine/nothing").pairs.isEmpty)
+        // u2u and a2a.
+        let u2u = try f.json("/v1/u2u/u1?k=3")
+        #expect(u2u.user == "u1" && u2u.neighbours.allSatisfy { $0.user != nil && $0.item == nil })
+        let storedU = try f.store.readLists(.u2uCosine, ids: ["u1"], limit: 3)[0]
+        #expect(u2u.pairs.map(\.0) == storedU.map(\.0))
+        #expect(u2u.pairs.map(\.1) == storedU.map(\.1))
+        let a2a = try f.json("/v1/a2a/a1")
+        #expect(a2a.author == "a1")
+        let storedA = try f.store.readLists(.a2aCosine, ids: ["a1"])[0]
+        #expect(!storedA.isEmpty)
+        #expect(a2a.pairs.map(\.0) == storedA.map(\.0))
+        #expect(a2a.pairs.map(\.1) == storedA.map(\.1))
+        try f.server.stop()
+    }
+
+    /// u2i2i over HTTP equals KVRecall called in process (items and scores), never holds a
+    /// blocked item, and explains itself on request.
+    @Test func u2i2iMatchesKVRecall() throws {
+        let f = try Fixture()
+        for (query, blend, seeds, configure) in [
+            ("", "itemcf:cosine", SeedSource.both, { (_: inout RecallOptions) in }),
+            ("?algo=swing:0.6,itemcf:jaccard:0.4&n=3", "swing:0.6,itemcf:jaccard:0.4", .both, { (o: inout RecallOptions) in o.count = 3 }),
+            ("?algo=itemcf%3Acooccurrence&seeds=u2i&exclude_seen=false&per_author=1", "itemcf:cooccurrence", .u2i,
+             { (o: inout RecallOptions) in o.excludeSeen = false; o.perAuthor = 1 }),
+        ] {
+            for user in ["seedy", "u1", "nobody"] {
+                var options = RecallOptions()
+                configure(&options)
+                let direct = try KVRecall(store: f.store, blend: RecallBlend(parsing: blend), options: options, seeds: seeds).recommend(user: user)
+                let object = try f.json("/v1/u2i2i/\(user)\(query)", as: RecallJSON.self)
+                #expect(object.user == user)
+                #expect(object.seeds == direct.seeds, "\(user)\(query)")
+                let got = object.pairs
+                #expect(got.map(\.0) == direct.entries.map(\.item), "\(user)\(query)")
+                #expect(got.map(\.1) == direct.entries.map(\.score), "\(user)\(query)")
+                #expect(!got.contains { $0.0 == "iH" || $0.0 == "iX" })
+                if user == "seedy" && query.isEmpty { #expect(!got.isEmpty) }
+                if user == "nobody" { #expect(got.isEmpty && direct.seeds == 0) }
+            }
+        }
+        // explain=true adds contributions whose amounts add up to the score.
+        let explained = try f.json("/v1/u2i2i/seedy?explain=true", as: RecallJSON.self)
+        #expect(!explained.items.isEmpty)
+        for entry in explained.items {
+            let contributions = try #require(entry.contributions)
+            #expect(!contributions.isEmpty)
+            for c in contributions {
+                #expect(["i1", "i3"].contains(c.seed))
+                #expect(c.algo == "itemcf:cosine")
+                #expect(c.seed_weight > 0 && c.similarity > 0)
+            }
+            #expect(abs(contributions.map(\.amount).reduce(0, +) - entry.score) < 1e-12)
+        }
+        #expect(try f.json("/v1/u2i2i/seedy", as: RecallJSON.self).items.allSatisfy { $0.contributions == nil })
+        try f.server.stop()
+    }
+
+    /// 4xx answers, /healthz, /metrics, 503 when the store is gone, and SIGTERM → exit 0.
+    @Test func errorsHealthMetricsAndShutdown() throws {
+        let f = try Fixture()
+        func expectError(_ path: String, _ status: Int, mentioning: String = "", sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let reply = try f.get(path, sourceLocation: sourceLocation)
+            #expect(reply.status == status, "\(path): \(reply.status) \(reply.text)", sourceLocation: sourceLocation)
+            #expect(reply.headers["content-type"] == "application/json", "\(path)", sourceLocation: sourceLocation)
+            let object = try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]
+            let message = object?["error"] as? String ?? ""
+            #expect(!message.isEmpty && (mentioning.isEmpty || message.contains(mentioning)), "\(path): \(reply.text)", sourceLocation: sourceLocation)
+        }
+        try expectError("/", 404)
+        try expectError("/v1/nothing/x", 404)
+        try expectError("/v1/i2i/itemcf:cosine", 404)
+        try expectError("/v1/i2i/itemcf:cosine/i1/extra", 404)
+        try expectError("/v1/i2i/bogus/i1", 404, mentioning: "itemcf:cosine")
+        try expectError("/v1/i2i/u2u:cosine/i1", 404, mentioning: "swing")
+        try expectError("/v1/u2i2i/seedy?algo=bogus", 404, mentioning: "itemcf:jaccard")
+        try expectError("/v1/u2i2i/seedy?algo=swing:-1", 400)
+        try expectError("/v1/i2i/swing/i1?k=abc", 400, mentioning: "k")
+        try expectError("/v1/i2i/swing/i1?k=0", 400)
+        try expectError("/v1/i2i/swing/i1?k=10001", 400)
+        try expectError("/v1/u2u/u1?k=-3", 400)
+        try expectError("/v1/a2a/a1?n=3", 400, mentioning: "unknown parameter")
+        try expectError("/v1/u2i2i/seedy?n=0", 400)
+        try expectError("/v1/u2i2i/seedy?n=many", 400)
+        try expectError("/v1/u2i2i/seedy?explain=yes", 400, mentioning: "true or false")
+        try expectError("/v1/u2i2i/seedy?exclude_seen=1", 400)
+        try expectError("/v1/u2i2i/seedy?seeds=all", 400, mentioning: "u2i")
+        try expectError("/v1/u2i2i/seedy?max_seeds=-1", 400)
+        try expectError("/v1/i2i/swing/i%ZZ", 400)
+        try expectError("/v1/i2i/swing/" + String(repeating: "x", count: 513), 414)
+        try expectError("/v1/u2i2i/" + String(repeating: "%C3%A9", count: 257), 414)
+        // 512 bytes is fine.
+        #expect(try f.get("/v1/u2u/" + String(repeating: "x", count: 512)).status == 200)
+        let port = f.server.port
+        let post = try HTTPReply.request(port: port, "POST /v1/u2u/u1 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        #expect(post.status == 405 && post.headers["allow"] == "GET")
+        let body = try HTTPReply.request(port: port, "GET /v1/u2u/u1 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+        #expect(body.status == 413)
+        let bigHeader = try HTTPReply.request(port: port, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "y", count: 40_000))\r\nConnection: close\r\n\r\n")
+        #expect(bigHeader.status == 400 || bigHeader.status == 431 || bigHeader.status == 0, "\(bigHeader.status)")
+        // Keep-alive: two requests on one connection.
+        let twice = try HTTPReply.raw(port: port, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(twice.components(separatedBy: "HTTP/1.1 200").count == 3, "\(twice)")
+        // Health and metrics.
+        let health = try f.get("/healthz")
+        #expect(health.status == 200 && health.text == "ok\n")
+        #expect(try f.get("/v1/u2i2i/seedy").status == 200)
+        let metrics = try f.get("/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.text.contains("# TYPE onlinecf_http_requests_total counter"))
+        #expect(metrics.text.contains(#"onlinecf_http_requests_total{endpoint="u2i2i",status="200"} 1"#), "\(metrics.text)")
+        #expect(metrics.text.contains(#"onlinecf_http_requests_total{endpoint="i2i",status="404"} 2"#))
+        #expect(metrics.text.contains(#"onlinecf_http_requests_total{endpoint="other",status="405"} 1"#))
+        #expect(metrics.text.contains(#"onlinecf_http_request_duration_seconds_bucket{endpoint="u2i2i",le="+Inf"} 1"#))
+        #expect(metrics.text.contains("onlinecf_http_kv_connections 3"), "\(metrics.text)")
+        // The store goes away: /healthz says so, and data requests are 503.
+        f.redis.server.stop(save: false)
+        let down = try f.get("/healthz")
+        #expect(down.status == 503)
+        let failed = try f.get("/v1/u2u/u1")
+        #expect(failed.status == 503, "\(failed.text)")
+        // SIGTERM: a graceful stop with status 0.
+        let status = try f.server.stop()
+        #expect(status == 0, "serve exited \(status): \(f.server.log)")
+    }
+}
+
+/// A running `onlinecf serve` subprocess and the port it printed.
+final class ServeProcess {
+    let process = Process()
+    let errors = Pipe()
+    private(set) var log = ""
+    private(set) var port = 0
+
+    init(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        process.executableURL = URL(fileURLWithPath: OnlineCFBinary.path)
+        process.arguments = ["serve"] + arguments
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        while !log.contains("serving http://") || !log.hasSuffix("\n") {
+            let data = errors.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            log += String(decoding: data, as: UTF8.self)
+        }
+        let line = try #require(log.split(separator: "\n").first { $0.hasPrefix("serving http://") }, "serve said: \(log)", sourceLocation: sourceLocation)
+        port = try #require(Int(line.split(separator: ":").last ?? ""), sourceLocation: sourceLocation)
+    }
+
+    /// SIGTERM, then the exit status.
+    @discardableResult
+    func stop() throws -> Int32 {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        log += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+    }
+
+    deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+}
+
+/// One HTTP/1.1 exchange over a plain socket.
+struct HTTPReply {
+    var status: Int
+    var headers: [String: String]
+    var body: [UInt8]
+    var text: String { String(decoding: body, as: UTF8.self) }
+
+    static func request(port: Int, _ request: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> HTTPReply {
+        let text = try raw(port: port, request, sourceLocation: sourceLocation)
+        guard let split = text.range(of: "\r\n\r\n") else { return HTTPReply(status: 0, headers: [:], body: []) }
+        let head = text[..<split.lowerBound].split(separator: "\r\n")
+        let status = head.first.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return HTTPReply(status: status, headers: headers, body: Array(text[split.upperBound...].utf8))
+    }
+
+    /// Sends `request` and reads until the server closes the connection.
+    static func raw(port: Int, _ request: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        try #require(connected == 0, "cannot connect to port \(port)", sourceLocation: sourceLocation)
+        let bytes = Array(request.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }
+            sent += n
+        }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+}
