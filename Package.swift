@@ -21,12 +21,19 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // librdkafka from Debian's librdkafka-dev (pkg-config `rdkafka`): the kafka: source.
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Sources/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
         // Pure core: events, algorithms, scoring, top-K. No I/O.
         .target(name: "OnlineCFCore"),
         // Adapter: Redis-compatible KV client over hiredis, and a managed redis-server.
         .target(name: "OnlineCFKV", dependencies: ["CHiredis"]),
         // Runtime: input, state, emission, checkpoints; wires core and adapters.
-        .target(name: "OnlineCFRuntime", dependencies: ["OnlineCFCore", "OnlineCFKV", .product(name: "Yams", package: "Yams"),
+        .target(name: "OnlineCFRuntime", dependencies: ["OnlineCFCore", "OnlineCFKV", "CRdKafka", .product(name: "Yams", package: "Yams"),
                                                           .product(name: "Prometheus", package: "swift-prometheus")]),
         // Thin CLI.
         .executableTarget(
@@ -40,7 +47,7 @@ let package = Package(
         .target(name: "OnlineCFTestSupport", dependencies: ["OnlineCFCore", "OnlineCFKV"], path: "Tests/OnlineCFTestSupport"),
         .testTarget(name: "OnlineCFCoreTests", dependencies: ["OnlineCFCore", "OnlineCFTestSupport"]),
         .testTarget(name: "OnlineCFKVTests", dependencies: ["OnlineCFKV"]),
-        .testTarget(name: "OnlineCFRuntimeTests", dependencies: ["OnlineCFRuntime", "OnlineCFTestSupport", "onlinecf"]),
+        .testTarget(name: "OnlineCFRuntimeTests", dependencies: ["OnlineCFRuntime", "OnlineCFTestSupport", "onlinecf", "CRdKafka"]),
     ],
     swiftLanguageModes: [.v6]
 )
