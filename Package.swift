@@ -30,12 +30,19 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // librdkafka from Debian's librdkafka-dev (pkg-config `rdkafka`): the kafka: source.
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Sources/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
         // Pure core: events, algorithms, scoring, top-K. No I/O.
         .target(name: "OnlineCFCore"),
         // Adapter: Redis-compatible KV client over hiredis, and a managed redis-server.
         .target(name: "OnlineCFKV", dependencies: ["CHiredis"]),
         // Runtime: input, state, emission, checkpoints; wires core and adapters.
-        .target(name: "OnlineCFRuntime", dependencies: ["OnlineCFCore", "OnlineCFKV", .product(name: "Yams", package: "Yams"),
+        .target(name: "OnlineCFRuntime", dependencies: ["OnlineCFCore", "OnlineCFKV", "CRdKafka", .product(name: "Yams", package: "Yams"),
                                                           .product(name: "Prometheus", package: "swift-prometheus")]),
         // HTTP layer of `onlinecf serve`: Hummingbird over a pool of blocking KV connections.
         // Kept apart so the runtime (and every other command's code) does not pull in NIO.
@@ -57,7 +64,7 @@ let package = Package(
         .target(name: "OnlineCFTestSupport", dependencies: ["OnlineCFCore", "OnlineCFKV"], path: "Tests/OnlineCFTestSupport"),
         .testTarget(name: "OnlineCFCoreTests", dependencies: ["OnlineCFCore", "OnlineCFTestSupport"]),
         .testTarget(name: "OnlineCFKVTests", dependencies: ["OnlineCFKV"]),
-        .testTarget(name: "OnlineCFRuntimeTests", dependencies: ["OnlineCFRuntime", "OnlineCFTestSupport", "onlinecf"]),
+        .testTarget(name: "OnlineCFRuntimeTests", dependencies: ["OnlineCFRuntime", "OnlineCFTestSupport", "onlinecf", "CRdKafka"]),
         // `onlinecf serve` over real HTTP against a real redis-server (runs the built CLI).
         .testTarget(name: "OnlineCFServeTests", dependencies: ["OnlineCFServe", "OnlineCFRuntime", "OnlineCFCore", "OnlineCFKV", "OnlineCFTestSupport", "onlinecf"]),
     ],

@@ -6,7 +6,7 @@ import OnlineCFRuntime
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Stream events from stdin, a file or folder, or a Redis Stream into the KV store, emitting fresh top-k lists every interval.",
+        abstract: "Stream events from stdin, a file or folder, a Redis Stream or a Kafka topic into the KV store, emitting fresh top-k lists every interval.",
         discussion: """
         Continues from the namespace's state in the KV store (events already applied are not \
         counted twice). Lists whose content changed are rewritten every --emit-interval and at \
@@ -17,9 +17,13 @@ struct Run: ParsableCommand {
         where the committed state ends; redis-stream:KEY?group=G[&consumer=C][&min-idle=60s], a \
         Redis Stream on the job's KV store read through consumer group G (default consumer \
         onlinecf-NAMESPACE), one input line per entry in its field 'event' (in --format; inter \
-        entries need --columns), acknowledged after the state holding it is committed. Without \
-        --follow a file source ends at the end of its last file and a stream when a read finds \
-        no new entry.
+        entries need --columns), acknowledged after the state holding it is committed; \
+        kafka:BROKERS/TOPIC?group=G[&PROPERTY=VALUE...], every partition of a Kafka topic, one \
+        input line per message value, read from the offsets committed with the state (field \
+        source:kafka:TOPIC of the namespace's meta, e.g. p0=123,p1=456) and committed to group G \
+        afterwards for monitoring; other PROPERTY=VALUE pairs are librdkafka settings. Without \
+        --follow a file source ends at the end of its last file, a stream when a read finds no \
+        new entry and a Kafka topic when every partition has reported its end.
 
         With a JOBFILE (YAML, see jobs/ and the README), the job's fields apply and options \
         given on the command line override them.
@@ -40,10 +44,10 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Recompute Swing exactly from the stored interaction sets this often (e.g. 10m, 1h); increments continue on top.")
     var swingRebuildEvery: String?
 
-    @Option(name: .long, help: "Input: - (stdin; default), file:PATH (a file or folder, resumed at the committed position) or redis-stream:KEY?group=G[&consumer=C][&min-idle=DURATION].")
+    @Option(name: .long, help: "Input: - (stdin; default), file:PATH (a file or folder, resumed at the committed position), redis-stream:KEY?group=G[&consumer=C][&min-idle=DURATION] or kafka:BROKERS/TOPIC?group=G[&PROPERTY=VALUE...] (librdkafka settings).")
     var source: String?
 
-    @Flag(name: .long, help: "With a file or stream source: keep waiting for appended lines, new files or new entries instead of ending.")
+    @Flag(name: .long, help: "With a file, stream or Kafka source: keep waiting for appended lines, new files, new entries or new messages instead of ending.")
     var follow = false
 
     @Flag(name: .long, help: "Stdin: skip the lines of this input that an earlier run committed (pipe the same input again after a crash).")

@@ -243,7 +243,7 @@ import OnlineCFTestSupport
             let error = #expect(throws: JobSpecError.self) { try spec.resolve() }
             return error?.issues ?? []
         }
-        let scheme = try issues("source: kafka:events\n")
+        let scheme = try issues("source: kinesis:events\n")
         #expect(scheme.count == 1 && scheme[0].path == "source" && scheme[0].line == 2 && scheme[0].message.contains("is not a source"), "\(scheme)")
         let group = try issues("source: redis-stream:events\n")
         #expect(group.first?.path == "source" && group.first?.message.contains("names no consumer group") == true, "\(group)")

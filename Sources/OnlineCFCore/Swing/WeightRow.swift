@@ -32,6 +32,30 @@ public struct WeightRow: Sendable {
         }
     }
 
+    /// Adds `amount`; a result within `1e-12` of cancelling out (relative to the larger of
+    /// the old value and `amount`) becomes exactly 0, so a removed contribution leaves no
+    /// residue of rounding behind.
+    public mutating func addSnappingToZero(_ key: UInt32, _ amount: Double) {
+        if (count + 1) * 10 > keys.count * 7 { grow() }
+        let tag = key &+ 1, mask = keys.count - 1
+        var i = Self.hash(key, mask: mask)
+        while true {
+            let k = keys[i]
+            if k == 0 { keys[i] = tag; values[i] = amount; count += 1; return }
+            if k == tag {
+                let old = values[i], new = old + amount
+                values[i] = abs(new) <= 1e-12 * Swift.max(abs(old), abs(amount)) ? 0 : new
+                return
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Multiplies every value by `factor`.
+    public mutating func scale(by factor: Double) {
+        for i in values.indices { values[i] *= factor }
+    }
+
     public func value(of key: UInt32) -> Double {
         if keys.isEmpty { return 0 }
         let tag = key &+ 1, mask = keys.count - 1

@@ -12,6 +12,8 @@ public struct SourceLine {
     public var file: String? = nil
     /// The stream entry id, for a stream entry.
     public var entry: String? = nil
+    /// Where the Kafka message is, for a Kafka message.
+    public var kafkaMessage: (topic: String, partition: Int32, offset: Int64)? = nil
     /// True for line 1 of a file read again after a restart only so that the decoder
     /// learns the file's header; its effect is committed, so it is neither counted nor applied.
     public var isHeaderReplay = false
@@ -24,8 +26,10 @@ public struct SourceLine {
         self.number = number
     }
 
-    /// Where the line is, for reports: `line 12`, `b.tsv line 12` or `entry 1700000000000-0`.
+    /// Where the line is, for reports: `line 12`, `b.tsv line 12`, `entry 1700000000000-0`
+    /// or `message events/1@42`.
     public var location: String {
+        if let m = kafkaMessage { return "message \(m.topic)/\(m.partition)@\(m.offset)" }
         if let entry { return "entry \(entry)" }
         if let file { return "\(file) line \(number)" }
         return "line \(number)"
@@ -76,6 +80,9 @@ public protocol EventSource: AnyObject {
     func didCommit() throws
     /// A summary line about what the source did (nil: nothing to add).
     var report: String? { get }
+    /// Messages in the source after the position, when the source knows (Kafka: the
+    /// partitions' high watermarks minus the position); nil otherwise. Cheap: read every loop turn.
+    var lag: Int64? { get }
 }
 
 extension EventSource {
@@ -83,10 +90,12 @@ extension EventSource {
     public var wantsCommit: Bool { false }
     public func didCommit() throws {}
     public var report: String? { nil }
+    public var lag: Int64? { nil }
 }
 
 /// Where a job reads its input, as given by `--source` or the job file's `source`:
-/// `-`/`stdin`, `file:PATH` or `redis-stream:KEY?group=G[&consumer=C][&min-idle=DURATION]`.
+/// `-`/`stdin`, `file:PATH`, `redis-stream:KEY?group=G[&consumer=C][&min-idle=DURATION]` or
+/// `kafka:BROKERS/TOPIC?group=G[&PROPERTY=VALUE…]`.
 public enum SourceSpec: Sendable, Equatable {
     case stdin
     /// A file, or a folder of files read in byte-wise name order.
@@ -95,6 +104,10 @@ public enum SourceSpec: Sendable, Equatable {
     /// `onlinecf-{namespace}`, stable across restarts so a restarted job re-reads its own
     /// pending entries.
     case redisStream(key: String, group: String, consumer: String?, minIdle: Duration)
+    /// A Kafka topic: every partition, read from the offsets committed with the state.
+    /// `brokers` is librdkafka's `bootstrap.servers`; `group` names the consumer group whose
+    /// offsets Kafka keeps (for monitoring); `config` holds further librdkafka properties.
+    case kafka(brokers: String, topic: String, group: String, config: [String: String])
 
     public static let defaultMinIdle: Duration = .seconds(60)
 
@@ -138,7 +151,8 @@ public enum SourceSpec: Sendable, Equatable {
             }
             return .redisStream(key: key, group: group, consumer: consumer, minIdle: minIdle)
         }
-        throw RuntimeError("'\(text)' is not a source: use '-' (standard input), file:PATH or redis-stream:KEY?group=GROUP")
+        if text.hasPrefix("kafka:") { return try parseKafka(text) }
+        throw RuntimeError("'\(text)' is not a source: use '-' (standard input), file:PATH, redis-stream:KEY?group=GROUP or kafka:BROKERS/TOPIC?group=GROUP")
     }
 }
 
@@ -159,6 +173,9 @@ public enum EventSources {
             let client = RedisClient(endpoint: endpoint, shouldGiveUp: { shutdown.isRequested })
             return RedisStreamSource(client: client, key: key, group: group, consumer: consumer ?? "onlinecf-\(namespace)",
                                      minIdle: minIdle, follow: follow)
+        case .kafka(let brokers, let topic, let group, let config):
+            return try KafkaSource(brokers: brokers, topic: topic, group: group, config: config, follow: follow,
+                                   shouldStop: { shutdown.isRequested })
         }
     }
 }

@@ -100,7 +100,7 @@ public struct JobSpec: Sendable, Equatable {
         }
         c.follow = follow ?? false
         if c.follow && c.source == .stdin {
-            problem("follow", "applies to file: and redis-stream: sources (standard input ends when its writer closes it)")
+            problem("follow", "applies to file:, redis-stream: and kafka: sources (standard input ends when its writer closes it)")
         }
         if c.follow && c.mode == .batch { problem("follow", "a batch job reads its input to the end: leave follow out") }
         c.format = format ?? .jsonl
@@ -108,6 +108,9 @@ public struct JobSpec: Sendable, Equatable {
         if columns != nil, c.format == .jsonl { problem("columns", "a column map applies to tsv and inter input, not jsonl") }
         if case .redisStream = c.source, c.format == .inter, columns == nil {
             problem("columns", "stream entries of format inter carry no header: name the columns (e.g. user,item,ignore,ts), or use --format tsv")
+        }
+        if case .kafka = c.source, c.format == .inter, columns == nil {
+            problem("columns", "Kafka messages of format inter carry no header: name the columns (e.g. user,item,ignore,ts), or use --format tsv")
         }
         c.deadLetterPath = deadLetter
         if let metrics {

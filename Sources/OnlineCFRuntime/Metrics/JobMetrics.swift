@@ -17,6 +17,7 @@ public final class JobMetrics: Sendable {
     let freshnessSeconds: DurationHistogram
     let lastCommit: Gauge
     let logChunks: Gauge
+    let sourceLag: Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -34,6 +35,9 @@ public final class JobMetrics: Sendable {
         freshnessSeconds = registry.makeDurationHistogram(name: "onlinecf_freshness_seconds", buckets: seconds, help: "Per event: time from reading it to its lists being written.")
         lastCommit = registry.makeGauge(name: "onlinecf_last_commit_timestamp_seconds", help: "Unix time of the last committed chunk (checkpoint age = now - this).")
         logChunks = registry.makeGauge(name: "onlinecf_log_chunks", help: "Chunks in the namespace's event log.")
+        sourceLag = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "onlinecf", subsystem: "source", metricName: "lag", unitName: "messages",
+            helpText: "Messages in the source after the job's position (Kafka: high watermarks minus position; 0 for other sources)."))
     }
 
     /// The registry in Prometheus' text format.

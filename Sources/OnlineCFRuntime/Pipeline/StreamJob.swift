@@ -11,7 +11,7 @@ import OnlineCFKV
 ///   are logged, each in exactly one committed chunk.
 /// - After the end of input (or a graceful shutdown) and the final emission, every list
 ///   in the KV store equals its formula over all events applied to the namespace.
-/// - Lines come from an ``EventSource``. A replayable one (file, folder, Redis Stream) has
+/// - Lines come from an ``EventSource``. A replayable one (file, folder, Redis Stream, Kafka) has
 ///   its position committed in the same transaction as the events, after whole lines only,
 ///   so a restart replays the log and reads on from exactly where the committed state ends.
 /// - A malformed line is reported and counted, and the run goes on.
@@ -290,6 +290,7 @@ public final class StreamJob {
         metrics.kvCommands.increment(by: Int64(max(0, commands - reported.commands)))
         metrics.listsWritten.increment(by: Int64(lists - reported.lists))
         reported = (summary.linesRead, summary.events, summary.newPairs, reporter.count, max(commands, reported.commands), lists)
+        if let lag = source.lag { metrics.sourceLag.set(lag) }
     }
 
     /// Computes and hands over more of the emission under way. What was applied since the

@@ -1,0 +1,129 @@
+/// Weighted co-occurrence of entities within baskets, maintained incrementally: the
+/// counter behind ItemCF and u2u when action weights or time decay are on.
+///
+/// Each (basket, entity) pair has a value `v ≥ 0` (its weight, in forward-decayed form:
+/// see ``ForwardDecay``) that ``set(basket:entity:value:)`` may change at any time. Then:
+/// - `degree(e) = Σ_b v(b, e)`;
+/// - `C(e, o) = Σ_b min(v(b, e), v(b, o))` over the baskets where `e` and `o` are *paired*:
+///   fewer than `window + 1` positions apart in the basket's arrival order (any distance
+///   when `window == 0`), positions being fixed when a pair first arrives.
+///
+/// With every value 1 this is exactly ``CooccurrenceCounter``. A value set to 0 (a
+/// negative action) removes the pair's contribution exactly; the pair keeps its position,
+/// so a later positive value restores it. Sums that cancel to within 1e-12 relative
+/// become exactly 0.
+public struct WeightedCooccurrenceCounter: Sendable {
+    public let window: Int
+    public private(set) var degrees: [Double] = []
+    public private(set) var rows: [WeightRow] = []
+    private var members: [[UInt32]] = []
+    private var values: [[Double]] = []
+    private var position: [UInt64: UInt32] = [:]
+    public private(set) var rowChanged = DirtySet()
+    public private(set) var degreeChanged = DirtySet()
+    public private(set) var degreeChangedSinceFull = DirtySet()
+    public private(set) var pairUpdates: Int = 0
+
+    public init(window: Int) {
+        precondition(window >= 0)
+        self.window = window
+    }
+
+    public var entityCount: Int { degrees.count }
+
+    /// The value of a pair (0 when absent).
+    public func value(basket: UInt32, entity: UInt32) -> Double {
+        guard let p = position[UInt64(basket) << 32 | UInt64(entity)] else { return 0 }
+        return values[Int(basket)][Int(p)]
+    }
+
+    /// Sets the value of (basket, entity), adding the pair when new.
+    public mutating func set(basket: UInt32, entity: UInt32, value v: Double) {
+        precondition(v >= 0 && v.isFinite)
+        let e = Int(entity), b = Int(basket)
+        if e >= degrees.count {
+            degrees.append(contentsOf: repeatElement(0, count: e + 1 - degrees.count))
+            rows.append(contentsOf: repeatElement(WeightRow(), count: e + 1 - rows.count))
+        }
+        if b >= members.count {
+            members.append(contentsOf: repeatElement([], count: b + 1 - members.count))
+            values.append(contentsOf: repeatElement([], count: b + 1 - values.count))
+        }
+        let key = UInt64(basket) << 32 | UInt64(entity)
+        let old: Double
+        let p: Int
+        if let known = position[key] {
+            p = Int(known)
+            old = values[b][p]
+            if old == v { return }
+            values[b][p] = v
+        } else {
+            p = members[b].count
+            position[key] = UInt32(p)
+            members[b].append(entity)
+            values[b].append(v)
+            old = 0
+        }
+        let newDegree = degrees[e] + (v - old)
+        degrees[e] = abs(newDegree) <= 1e-12 * max(abs(degrees[e]), abs(v - old)) ? 0 : newDegree
+        degreeChanged.insert(entity)
+        degreeChangedSinceFull.insert(entity)
+        let count = members[b].count
+        let lower = window > 0 ? max(0, p - window) : 0
+        let upper = window > 0 ? min(count - 1, p + window) : count - 1
+        var touched = false
+        for q in lower...upper where q != p {
+            let vo = values[b][q]
+            let delta = min(v, vo) - min(old, vo)
+            if delta == 0 { continue }
+            let o = members[b][q]
+            rows[e].addSnappingToZero(o, delta)
+            rows[Int(o)].addSnappingToZero(entity, delta)
+            rowChanged.insert(o)
+            touched = true
+            pairUpdates += 1
+        }
+        if touched { rowChanged.insert(entity) }
+    }
+
+    /// Multiplies every value, degree and count by `factor` (a forward-decay landmark move).
+    public mutating func scale(by factor: Double) {
+        for i in degrees.indices { degrees[i] *= factor }
+        for i in rows.indices { rows[i].scale(by: factor) }
+        for b in values.indices { for q in values[b].indices { values[b][q] *= factor } }
+    }
+
+    /// As ``CooccurrenceCounter/changedEntities(normalised:full:)``.
+    public func changedEntities(normalised: Bool, full: Bool) -> [UInt32] {
+        var set = DirtySet()
+        for e in rowChanged.members { set.insert(e) }
+        if normalised {
+            for e in degreeChanged.members { set.insert(e) }
+            if full {
+                for e in degreeChangedSinceFull.members {
+                    set.insert(e)
+                    rows[Int(e)].forEach { o, _ in set.insert(o) }
+                }
+            }
+        }
+        return set.members
+    }
+
+    public mutating func markNeighbourhoodChanged(_ e: UInt32) {
+        guard Int(e) < rows.count else { return }
+        rowChanged.insert(e)
+        rows[Int(e)].forEach { o, _ in rowChanged.insert(o) }
+    }
+
+    public mutating func markAllChanged() {
+        for e in 0..<degrees.count {
+            rowChanged.insert(UInt32(e)); degreeChanged.insert(UInt32(e)); degreeChangedSinceFull.insert(UInt32(e))
+        }
+    }
+
+    public mutating func clearChanges(full: Bool) {
+        rowChanged.removeAll()
+        degreeChanged.removeAll()
+        if full { degreeChangedSinceFull.removeAll() }
+    }
+}
