@@ -91,6 +91,14 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .long, help: "Lift every bound: the co-occurrence lists are then the exact formulas over the whole input (Swing's streaming window too).")
     var exact = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Weight of each action, e.g. click=1,like=2,share=3,dislike=-1; '*=w' for other actions (default: binary interactions).",
+        discussion: "A (user, item) pair weighs its largest action weight; a negative weight removes the pair until a positive action. ItemCF and u2u count Σ min(weights); recall seeds sum them."))
+    var actionWeights: String?
+
+    @Option(name: .long, help: "Half-life of ItemCF and u2u statistics in event time, e.g. 6h, 7d: each contribution decays as 2^(−age/half-life) (default: no decay).")
+    var decayHalfLife: String?
+
     @Option(name: .long, help: "Swing: alpha1 in the user weight 1/(alpha1 + |I_u|)^beta (default: 15).")
     var swingAlpha1: Double?
     @Option(name: .long, help: "Swing: alpha2 in w_u·w_v/(alpha2 + |I_u ∩ I_v|) (default: 0).")
@@ -110,6 +118,7 @@ struct ModelOptions: ParsableArguments {
 
     func apply(to s: inout JobSpec) {
         s.algorithms = algos; s.k = k
+        s.actionWeights = actionWeights; s.decayHalfLife = decayHalfLife
         s.itemHistory = itemHistory; s.userHistory = userHistory; s.authorHistory = authorHistory
         if exact { s.exact = true }
         s.swingAlpha1 = swingAlpha1; s.swingAlpha2 = swingAlpha2; s.swingBeta = swingBeta

@@ -31,16 +31,14 @@ struct RecallRunOptions: ParsableArguments {
         "Maintain u2i2i recall from each user's recent items through these i2i lists, e.g. swing:0.6,itemcf:cosine:0.4 (default: off).",
         discussion: "Every user with new events gets {ns}:recent:{user} and {ns}:u2i2i:{user} rewritten at each emission."))
     var recall: String?
-    @Option(name: .long, help: "Recall: half-life of a recent item's weight in event time, e.g. 1h, 7d (default: no decay).")
-    var halfLife: String?
-    @Option(name: .long, help: "Recall: weight of each action, e.g. click=1,like=2,share=3; '*=w' for other actions (default: every action 1).")
-    var actionWeights: String?
+    @Option(name: .long, help: "Recall: half-life of a recent item's seed weight in event time, e.g. 1h, 7d (default: no decay).")
+    var recallHalfLife: String?
     @Option(name: .long, help: "Recall: distinct recent items kept per user (0 = all; default: 50).")
     var recentItems: Int?
     @OptionGroup var list: RecallListOptions
 
     func apply(to s: inout JobSpec) {
-        s.recallAlgo = recall; s.recallHalfLife = halfLife; s.actionWeights = actionWeights; s.recallRecentItems = recentItems
+        s.recallAlgo = recall; s.recallHalfLife = recallHalfLife; s.recallRecentItems = recentItems
         list.apply(to: &s)
     }
 }

@@ -29,6 +29,14 @@ public struct CFModel: Sendable {
     public private(set) var u2u: CooccurrenceCounter?
     /// a2a: baskets are users, entities authors.
     public private(set) var a2a: CooccurrenceCounter?
+    /// ItemCF and u2u when weighted (``ModelParameters/isWeighted``), in place of the above.
+    public private(set) var weightedItemCF: WeightedCooccurrenceCounter?
+    public private(set) var weightedU2U: WeightedCooccurrenceCounter?
+    /// Weighted mode: each (user, item) pair's weight and the time of its latest event.
+    private var pairStates: [UInt64: (weight: Double, atMillis: Int64)] = [:]
+    private var decay: ForwardDecay?
+    /// The latest event time seen (weighted mode).
+    public private(set) var watermarkMillis: Int64 = 0
     /// Swing: interaction sets and score rows.
     public private(set) var swing: StreamingSwing?
     /// Recall: each user's recent items.
@@ -42,9 +50,15 @@ public struct CFModel: Sendable {
     public init(parameters: ModelParameters) {
         self.parameters = parameters
         let algos = parameters.algorithms
-        if algos.contains(where: { $0.kind == .i2i && $0 != .swing }) { itemCF = CooccurrenceCounter(window: parameters.itemHistory) }
+        let weighted = parameters.isWeighted
+        if algos.contains(where: { $0.kind == .i2i && $0 != .swing }) {
+            if weighted { weightedItemCF = WeightedCooccurrenceCounter(window: parameters.itemHistory) } else { itemCF = CooccurrenceCounter(window: parameters.itemHistory) }
+        }
         if algos.contains(.swing) { swing = StreamingSwing(parameters: parameters.swing) }
-        if algos.contains(.u2uCosine) { u2u = CooccurrenceCounter(window: parameters.userHistory) }
+        if algos.contains(.u2uCosine) {
+            if weighted { weightedU2U = WeightedCooccurrenceCounter(window: parameters.userHistory) } else { u2u = CooccurrenceCounter(window: parameters.userHistory) }
+        }
+        decay = parameters.decayHalfLifeMillis.map { ForwardDecay(halfLifeMillis: $0) }
         if algos.contains(.a2aCosine) { a2a = CooccurrenceCounter(window: parameters.authorHistory) }
         if let r = parameters.recall { recent = RecentInteractions(capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis) }
     }
@@ -80,6 +94,7 @@ public struct CFModel: Sendable {
         guard blocked[Int(i)] != on else { return }
         blocked[Int(i)] = on
         itemCF?.markNeighbourhoodChanged(i)
+        weightedItemCF?.markNeighbourhoodChanged(i)
         swing?.markNeighbourhoodChanged(i)
         blockedChanged = true
     }
@@ -102,31 +117,64 @@ public struct CFModel: Sendable {
         let u = users.intern(event.user)
         let i = items.intern(event.item)
         if let author = event.author { setAuthor(item: event.item, author: author) }
+        var changed = false
         if recent != nil {
-            recent!.record(user: u, item: i, weight: parameters.recall!.actionWeights.weight(of: event.action), atMillis: event.timestampMillis)
+            recent!.record(user: u, item: i, weight: (parameters.actionWeights ?? ActionWeights()).weight(of: event.action), atMillis: event.timestampMillis)
+            changed = true
         }
-        guard seenUserItem.insert(UInt64(u) << 32 | UInt64(i)).inserted else {
-            guard recent != nil else { return nil }
-            var applied = event
-            applied.author = author(of: i)
-            return applied
-        }
-        itemCF?.addNewPair(basket: u, entity: i)
-        u2u?.addNewPair(basket: i, entity: u)
-        if swing != nil {
-            let seen = seenUserItem
-            swing!.addNewPair(user: u, item: i, holds: { v, x in seen.contains(UInt64(v) << 32 | UInt64(x)) })
-        }
-        var applied = event
-        applied.author = nil
-        if Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor {
-            let a = itemAuthor[Int(i)]
-            applied.author = authors.name(a)
-            if a2a != nil, seenUserAuthor.insert(UInt64(u) << 32 | UInt64(a)).inserted {
-                a2a!.addNewPair(basket: u, entity: a)
+        if parameters.isWeighted, applyWeight(user: u, item: i, event) { changed = true }
+        if seenUserItem.insert(UInt64(u) << 32 | UInt64(i)).inserted {
+            changed = true
+            itemCF?.addNewPair(basket: u, entity: i)
+            u2u?.addNewPair(basket: i, entity: u)
+            if swing != nil {
+                let seen = seenUserItem
+                swing!.addNewPair(user: u, item: i, holds: { v, x in seen.contains(UInt64(v) << 32 | UInt64(x)) })
+            }
+            if a2a != nil, Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor,
+               seenUserAuthor.insert(UInt64(u) << 32 | UInt64(itemAuthor[Int(i)])).inserted {
+                a2a!.addNewPair(basket: u, entity: itemAuthor[Int(i)])
             }
         }
+        guard changed else { return nil }
+        var applied = event
+        applied.author = author(of: i)
         return applied
+    }
+
+    /// Weighted mode: updates the pair's weight (the largest positive action weight since
+    /// its last negative action, 0 after a negative one) and time (its latest positive
+    /// event), and its value `weight · g(time)` in the weighted counters. Returns whether
+    /// anything changed.
+    private mutating func applyWeight(user u: UInt32, item i: UInt32, _ event: Event) -> Bool {
+        let w = (parameters.actionWeights ?? ActionWeights()).weight(of: event.action)
+        if let t = event.timestampMillis, t > watermarkMillis { watermarkMillis = t }
+        let t = event.timestampMillis ?? watermarkMillis
+        let key = UInt64(u) << 32 | UInt64(i)
+        let old = pairStates[key]
+        let weight = w < 0 ? 0 : max(old?.weight ?? 0, w)
+        let at = w < 0 ? (old?.atMillis ?? t) : max(old?.atMillis ?? t, t)
+        if let old, old.weight == weight, old.atMillis == at { return false }
+        pairStates[key] = (weight, at)
+        var value = weight
+        if decay != nil {
+            if let factor = decay!.rescaleFactor(for: at) {
+                weightedItemCF?.scale(by: factor); weightedU2U?.scale(by: factor)
+            }
+            value *= decay!.growth(at: at)
+        }
+        weightedItemCF?.set(basket: u, entity: i, value: value)
+        weightedU2U?.set(basket: i, entity: u, value: value)
+        return true
+    }
+
+    private func weightedCounter(for algorithm: Algorithm) -> WeightedCooccurrenceCounter? {
+        if algorithm == .swing { return nil }
+        switch algorithm.kind {
+        case .i2i: return weightedItemCF
+        case .u2u: return weightedU2U
+        case .a2a: return nil
+        }
     }
 
     private func counter(for algorithm: Algorithm) -> CooccurrenceCounter? {
@@ -184,6 +232,20 @@ public struct CFModel: Sendable {
             }
             return selector.take()
         }
+        if let weighted = weightedCounter(for: algorithm) {
+            guard let measure = algorithm.measure, Int(entity) < weighted.entityCount else { return [] }
+            // Forward-decayed sums times 2^(−(now − L)/h); cosine and jaccard do not depend
+            // on that common factor, so they take the stored sums as they are.
+            let f = measure.isScaleInvariant ? 1 : (decay?.factor(at: watermarkMillis) ?? 1)
+            let da = weighted.degrees[Int(entity)] * f
+            weighted.degrees.withUnsafeBufferPointer { degrees in
+                weighted.rows[Int(entity)].forEach { other, c in
+                    if filtering && isBlocked(other) { return }
+                    selector.offer(other, score: measure.weightedScore(count: c * f, degreeA: da, degreeB: degrees[Int(other)] * f))
+                }
+            }
+            return selector.take()
+        }
         guard let counter = counter(for: algorithm), let measure = algorithm.measure, Int(entity) < counter.entityCount else { return [] }
         let da = counter.degrees[Int(entity)]
         counter.degrees.withUnsafeBufferPointer { degrees in
@@ -236,6 +298,12 @@ public struct CFModel: Sendable {
     public func changedEntities(full: Bool) -> [(ListFamily, [UInt32])] {
         var out: [(ListFamily, [UInt32])] = parameters.algorithms.sorted().compactMap { algorithm in
             if algorithm == .swing { return swing.map { (.algorithm(algorithm), $0.changed.members) } }
+            if let weighted = weightedCounter(for: algorithm), let measure = algorithm.measure {
+                // With decay, cooccurrence and lift scores move with time: a full emission
+                // rewrites every list so that all of them are as of the same moment.
+                if full && decay != nil && !measure.isScaleInvariant { return (.algorithm(algorithm), (0..<weighted.entityCount).map(UInt32.init)) }
+                return (.algorithm(algorithm), weighted.changedEntities(normalised: measure.isNormalised, full: full))
+            }
             guard let counter = counter(for: algorithm), let measure = algorithm.measure else { return nil }
             return (.algorithm(algorithm), counter.changedEntities(normalised: measure.isNormalised, full: full))
         }
@@ -254,6 +322,7 @@ public struct CFModel: Sendable {
 
     public mutating func clearChanges(full: Bool) {
         itemCF?.clearChanges(full: full); u2u?.clearChanges(full: full); a2a?.clearChanges(full: full)
+        weightedItemCF?.clearChanges(full: full); weightedU2U?.clearChanges(full: full)
         swing?.clearChanges()
         recent?.clearChanges()
         blockedChanged = false
@@ -281,11 +350,13 @@ public struct CFModel: Sendable {
     /// Marks every list as changed.
     public mutating func markAllChanged() {
         itemCF?.markAllChanged(); u2u?.markAllChanged(); a2a?.markAllChanged(); swing?.markAllChanged()
+        weightedItemCF?.markAllChanged(); weightedU2U?.markAllChanged()
         recent?.markAllChanged()
     }
 
     /// Pair increments applied so far, all counters together.
     public var pairUpdates: Int {
         (itemCF?.pairUpdates ?? 0) + (u2u?.pairUpdates ?? 0) + (a2a?.pairUpdates ?? 0)
+            + (weightedItemCF?.pairUpdates ?? 0) + (weightedU2U?.pairUpdates ?? 0)
     }
 }

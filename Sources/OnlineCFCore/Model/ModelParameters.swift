@@ -17,6 +17,14 @@ public struct ModelParameters: Sendable, Hashable {
     public var swing = SwingParameters()
     /// u2i2i recall maintained while streaming (nil: off).
     public var recall: RecallParameters?
+    /// Weight of each action (nil: every interaction counts 1, binary). Weights ItemCF
+    /// and u2u co-occurrence and recall seeds; negative weights remove a pair.
+    public var actionWeights: ActionWeights?
+    /// Half-life of ItemCF and u2u statistics in event-time milliseconds (nil: no decay).
+    public var decayHalfLifeMillis: Int64?
+
+    /// Whether ItemCF and u2u use weighted (and possibly decayed) co-occurrence.
+    public var isWeighted: Bool { actionWeights != nil || decayHalfLifeMillis != nil }
 
     public static let defaultItemHistory = 50
     public static let defaultUserHistory = 10
@@ -52,6 +60,7 @@ public struct ModelParameters: Sendable, Hashable {
         let algos = algorithms.sorted().map(\.rawValue).joined(separator: ",")
         let swingPart = algorithms.contains(.swing) ? ";swing(\(swing.fingerprint))" : ""
         let recallPart = recall.map { ";recall(\($0.fingerprint))" } ?? ""
-        return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)" + swingPart + recallPart
+        let weightPart = (actionWeights.map { ";actions=\($0)" } ?? "") + (decayHalfLifeMillis.map { ";decay=\($0)" } ?? "")
+        return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)" + swingPart + recallPart + weightPart
     }
 }

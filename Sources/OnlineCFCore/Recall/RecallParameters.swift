@@ -1,5 +1,6 @@
 /// What the stream processor maintains for u2i2i recall: each user's recent items as
-/// seeds, and the recall list composed from them (see ``U2I2IComposer``).
+/// seeds, and the recall list composed from them (see ``U2I2IComposer``). Events weigh
+/// by the model's ``ModelParameters/actionWeights`` (1 each without).
 public struct RecallParameters: Sendable, Hashable {
     /// The i2i lists seeds expand through.
     public var blend: RecallBlend
@@ -8,12 +9,10 @@ public struct RecallParameters: Sendable, Hashable {
     public var recentItems: Int = 50
     /// Recency half-life of seed weights, in milliseconds of event time (nil: no decay).
     public var halfLifeMillis: Int64?
-    /// Weight of each event by its action.
-    public var actionWeights = ActionWeights()
 
     public init(blend: RecallBlend) { self.blend = blend }
 
     public var fingerprint: String {
-        "blend=\(blend),\(options.fingerprint),recent=\(recentItems),halfLife=\(halfLifeMillis.map(String.init) ?? "none"),actions=\(actionWeights)"
+        "blend=\(blend),\(options.fingerprint),recent=\(recentItems),halfLife=\(halfLifeMillis.map(String.init) ?? "none")"
     }
 }

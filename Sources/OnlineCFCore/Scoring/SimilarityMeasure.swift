@@ -18,7 +18,15 @@ public enum SimilarityMeasure: String, Sendable, CaseIterable {
 
     @inline(__always)
     public func score(count c: UInt32, degreeA da: UInt32, degreeB db: UInt32) -> Double {
-        let c = Double(c), a = Double(da), b = Double(db)
+        weightedScore(count: Double(c), degreeA: Double(da), degreeB: Double(db))
+    }
+
+    /// Whether multiplying count and degrees by one factor leaves the score unchanged.
+    public var isScaleInvariant: Bool { self == .cosine || self == .jaccard }
+
+    /// The score of weighted (or decayed) counts: the same expressions.
+    @inline(__always)
+    public func weightedScore(count c: Double, degreeA a: Double, degreeB b: Double) -> Double {
         switch self {
         case .cooccurrence: return c
         case .cosine: return c / (a * b).squareRoot()

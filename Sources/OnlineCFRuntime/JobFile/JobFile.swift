@@ -90,6 +90,7 @@ public enum JobFile {
                     default:
                         spec.actionWeights = string(value, path, line)
                     }
+                case "decay_half_life": spec.decayHalfLife = string(value, path, line)
                 case "recall.algo": spec.recallAlgo = list(value, path, line)?.joined(separator: ",")
                 case "recall.n": spec.recallCount = int(value, path, line)
                 case "recall.max_seeds": spec.recallMaxSeeds = int(value, path, line)

@@ -43,6 +43,7 @@ public struct JobSpec: Sendable, Equatable {
     public var recallRecentItems: Int?
     public var recallHalfLife: String?
     public var actionWeights: String?
+    public var decayHalfLife: String?
     /// Where each field came from, for error messages: field path → line of the job file.
     public var lines: [String: Int] = [:]
     /// Problems found while reading the job file, reported by ``resolve()`` with the rest.
@@ -61,7 +62,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRebuildEvery)
         take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.metrics)
         take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
-        take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights)
+        take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
         return r
     }
 
@@ -146,6 +147,14 @@ public struct JobSpec: Sendable, Equatable {
         if s.streamingUserWindow < 0 { problem("swing.user_window", "\(s.streamingUserWindow) is out of range: use 0 (all) or more") }
         if s.alpha1 + Double(s.minUserBehavior) <= 0 { problem("swing.alpha1", "alpha1 + min_user_behavior must be > 0") }
         p.swing = s
+        if let text = actionWeights {
+            do { p.actionWeights = try ActionWeights(parsing: text) } catch { problem("action_weights", error.description) }
+        }
+        if let text = decayHalfLife {
+            if let d = DurationText.parse(text), d > .zero { p.decayHalfLifeMillis = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 } else {
+                problem("decay_half_life", "'\(text)' is not a positive duration (examples: 6h, 7d)")
+            }
+        }
         if let text = recallAlgo {
             do {
                 var r = RecallParameters(blend: try RecallBlend(parsing: text))
@@ -160,9 +169,6 @@ public struct JobSpec: Sendable, Equatable {
                     if let d = DurationText.parse(text), d > .zero { r.halfLifeMillis = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 } else {
                         problem("recall.half_life", "'\(text)' is not a positive duration (examples: 30m, 1h, 7d)")
                     }
-                }
-                if let text = actionWeights {
-                    do { r.actionWeights = try ActionWeights(parsing: text) } catch { problem("action_weights", error.description) }
                 }
                 p.recall = r
             } catch { problem("recall.algo", error.description) }
