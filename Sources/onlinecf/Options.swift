@@ -99,6 +99,15 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Half-life of ItemCF and u2u statistics in event time, e.g. 6h, 7d: each contribution decays as 2^(−age/half-life) (default: no decay).")
     var decayHalfLife: String?
 
+    @Option(name: .long, help: "Frequency admission: a user or item enters the statistics at its N-th event, counted before in a fixed-size sketch (1 = off; default).")
+    var admitAfter: Int?
+
+    @Option(name: .long, help: "Hot-user guard: a user's events beyond R in one --hot-user-window of event time are left out (default: off).")
+    var hotUserLimit: Int?
+
+    @Option(name: .long, help: "The hot-user guard's window, e.g. 10m, 1h (default: 1h).")
+    var hotUserWindow: String?
+
     @Option(name: .long, help: "Swing: alpha1 in the user weight 1/(alpha1 + |I_u|)^beta (default: 15).")
     var swingAlpha1: Double?
     @Option(name: .long, help: "Swing: alpha2 in w_u·w_v/(alpha2 + |I_u ∩ I_v|) (default: 0).")
@@ -119,6 +128,7 @@ struct ModelOptions: ParsableArguments {
     func apply(to s: inout JobSpec) {
         s.algorithms = algos; s.k = k
         s.actionWeights = actionWeights; s.decayHalfLife = decayHalfLife
+        s.admitAfter = admitAfter; s.hotUserLimit = hotUserLimit; s.hotUserWindow = hotUserWindow
         s.itemHistory = itemHistory; s.userHistory = userHistory; s.authorHistory = authorHistory
         if exact { s.exact = true }
         s.swingAlpha1 = swingAlpha1; s.swingAlpha2 = swingAlpha2; s.swingBeta = swingBeta

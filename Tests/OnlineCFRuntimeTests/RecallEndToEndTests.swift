@@ -176,4 +176,22 @@ import OnlineCFTestSupport
             #expect(!a.isEmpty && a == b, "\(algorithm) differs between the streamed and the backfilled namespace")
         }
     }
+
+    /// Frequency admission and the hot-user guard: two runs (the second restoring the
+    /// first's log and admission sketch) write what one backfill writes.
+    @Test func admissionAndHotUserGuardSurviveARestart() throws {
+        let lines = try generatedEvents(12_000, users: 600, items: 2_000, seed: 23).split(separator: 0x0A).map { Array($0) + [0x0A] }
+        let redis = try TestRedis()
+        let options = ["--redis", redis.url, "--algos", "itemcf:cosine,u2u", "--admit-after", "2", "--hot-user-limit", "25",
+                       "--hot-user-window", "10m", "--no-progress"]
+        try onlinecf(["run", "--namespace", "live"] + options, stdin: Array(lines[..<6000].joined()))
+        let second = try onlinecf(["run", "--namespace", "live"] + options, stdin: Array(lines[6000...].joined()))
+        #expect(second.stderr.contains("left out: "), "\(second.stderr)")
+        try onlinecf(["batch", "-", "--namespace", "calm"] + options, stdin: Array(lines.joined()))
+        for algorithm in ["itemcf:cosine", "u2u:cosine"] {
+            let a = try onlinecf(["export", "--algo", algorithm, "--namespace", "live", "--redis", redis.url]).stdout
+            let b = try onlinecf(["export", "--algo", algorithm, "--namespace", "calm", "--redis", redis.url]).stdout
+            #expect(!a.isEmpty && a == b, "\(algorithm) differs between the streamed and the backfilled namespace")
+        }
+    }
 }

@@ -35,8 +35,17 @@ public struct CFModel: Sendable {
     /// Weighted mode: each (user, item) pair's weight and the time of its latest event.
     private var pairStates: [UInt64: (weight: Double, atMillis: Int64)] = [:]
     private var decay: ForwardDecay?
-    /// The latest event time seen (weighted mode).
+    /// The latest event time seen.
     public private(set) var watermarkMillis: Int64 = 0
+    /// Frequency admission: occurrences of ids not yet admitted (nil when off).
+    public private(set) var admissionSketch: CountMinSketch?
+    private var admittedItem: [Bool] = []
+    /// Events left out because their user or item was not admitted yet.
+    public private(set) var eventsBeforeAdmission = 0
+    /// Hot-user guard: each user's current window and its count of counted events.
+    private var hotWindow: [Int64] = [], hotCount: [Int] = []
+    /// Events left out by the hot-user guard.
+    public private(set) var hotUserEvents = 0
     /// Swing: interaction sets and score rows.
     public private(set) var swing: StreamingSwing?
     /// Recall: each user's recent items.
@@ -59,6 +68,7 @@ public struct CFModel: Sendable {
             if weighted { weightedU2U = WeightedCooccurrenceCounter(window: parameters.userHistory) } else { u2u = CooccurrenceCounter(window: parameters.userHistory) }
         }
         decay = parameters.decayHalfLifeMillis.map { ForwardDecay(halfLifeMillis: $0) }
+        if parameters.admitAfter > 1 { admissionSketch = CountMinSketch() }
         if algos.contains(.a2aCosine) { a2a = CooccurrenceCounter(window: parameters.authorHistory) }
         if let r = parameters.recall { recent = RecentInteractions(capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis) }
     }
@@ -112,18 +122,47 @@ public struct CFModel: Sendable {
     /// recall is on), returns the event with the item's author filled in as used: the
     /// runtime logs exactly these events, and replaying them rebuilds the state.
     /// Returns nil for a repeat of a known pair when recall is off.
+    /// `replaying`: the event comes from the event log, so it was admitted and counted by
+    /// the hot-user guard when first applied; admission is not checked again (the sketch
+    /// is restored separately, see ``restoreAdmissionSketch(_:)``).
     @discardableResult
-    public mutating func apply(_ event: Event) -> Event? {
+    public mutating func apply(_ event: Event, replaying: Bool = false) -> Event? {
+        if let t = event.timestampMillis, t > watermarkMillis { watermarkMillis = t }
+        if admissionSketch != nil && !replaying && !admits(event) {
+            eventsBeforeAdmission += 1
+            return nil
+        }
         let u = users.intern(event.user)
         let i = items.intern(event.item)
-        if let author = event.author { setAuthor(item: event.item, author: author) }
+        if admissionSketch != nil {
+            if Int(i) >= admittedItem.count { admittedItem.append(contentsOf: repeatElement(false, count: Int(i) + 1 - admittedItem.count)) }
+            admittedItem[Int(i)] = true
+        }
+        let pair = UInt64(u) << 32 | UInt64(i)
         var changed = false
+        if let limit = parameters.hotUserLimit, recent != nil || parameters.isWeighted || !seenUserItem.contains(pair) {
+            // Only events that change the state count (those are the ones the log holds,
+            // so a replay counts the same).
+            let window = (event.timestampMillis ?? watermarkMillis) / parameters.hotUserWindowMillis
+            if Int(u) >= hotWindow.count {
+                hotWindow.append(contentsOf: repeatElement(Int64.min, count: Int(u) + 1 - hotWindow.count))
+                hotCount.append(contentsOf: repeatElement(0, count: Int(u) + 1 - hotCount.count))
+            }
+            if hotWindow[Int(u)] != window { hotWindow[Int(u)] = window; hotCount[Int(u)] = 0 }
+            hotCount[Int(u)] += 1
+            if hotCount[Int(u)] > limit {
+                hotUserEvents += 1
+                return nil
+            }
+            changed = true
+        }
+        if let author = event.author { setAuthor(item: event.item, author: author) }
         if recent != nil {
             recent!.record(user: u, item: i, weight: (parameters.actionWeights ?? ActionWeights()).weight(of: event.action), atMillis: event.timestampMillis)
             changed = true
         }
         if parameters.isWeighted, applyWeight(user: u, item: i, event) { changed = true }
-        if seenUserItem.insert(UInt64(u) << 32 | UInt64(i)).inserted {
+        if seenUserItem.insert(pair).inserted {
             changed = true
             itemCF?.addNewPair(basket: u, entity: i)
             u2u?.addNewPair(basket: i, entity: u)
@@ -142,13 +181,29 @@ public struct CFModel: Sendable {
         return applied
     }
 
+    /// Frequency admission: counts the event's user and item if they are not admitted yet
+    /// and tells whether both are (an id is admitted at the event that brings its count to
+    /// ``ModelParameters/admitAfter``).
+    private mutating func admits(_ event: Event) -> Bool {
+        let n = parameters.admitAfter
+        var ok = true
+        if users.index(of: event.user) == nil, admissionSketch!.add(event.user) < n { ok = false }
+        let known = items.index(of: event.item).map { Int($0) < admittedItem.count && admittedItem[Int($0)] } ?? false
+        if !known, admissionSketch!.add(event.item) < n { ok = false }
+        return ok
+    }
+
+    /// Puts back the admission sketch checkpointed with the state.
+    public mutating func restoreAdmissionSketch(_ sketch: CountMinSketch) {
+        if admissionSketch != nil { admissionSketch = sketch }
+    }
+
     /// Weighted mode: updates the pair's weight (the largest positive action weight since
     /// its last negative action, 0 after a negative one) and time (its latest positive
     /// event), and its value `weight · g(time)` in the weighted counters. Returns whether
     /// anything changed.
     private mutating func applyWeight(user u: UInt32, item i: UInt32, _ event: Event) -> Bool {
         let w = (parameters.actionWeights ?? ActionWeights()).weight(of: event.action)
-        if let t = event.timestampMillis, t > watermarkMillis { watermarkMillis = t }
         let t = event.timestampMillis ?? watermarkMillis
         let key = UInt64(u) << 32 | UInt64(i)
         let old = pairStates[key]

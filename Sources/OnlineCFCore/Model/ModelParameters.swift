@@ -23,6 +23,15 @@ public struct ModelParameters: Sendable, Hashable {
     /// Half-life of ItemCF and u2u statistics in event-time milliseconds (nil: no decay).
     public var decayHalfLifeMillis: Int64?
 
+    /// Frequency admission (Monolith): a user or item enters the statistics at its N-th
+    /// event, counted before that in a ``CountMinSketch``. 1 = every id at once (off).
+    public var admitAfter: Int = 1
+    /// Hot-user guard: a user's state-changing events beyond this many within one window
+    /// of event time are left out (nil: off).
+    public var hotUserLimit: Int?
+    /// The hot-user guard's window, event-time milliseconds (tumbling windows from 0).
+    public var hotUserWindowMillis: Int64 = 3_600_000
+
     /// Whether ItemCF and u2u use weighted (and possibly decayed) co-occurrence.
     public var isWeighted: Bool { actionWeights != nil || decayHalfLifeMillis != nil }
 
@@ -61,6 +70,7 @@ public struct ModelParameters: Sendable, Hashable {
         let swingPart = algorithms.contains(.swing) ? ";swing(\(swing.fingerprint))" : ""
         let recallPart = recall.map { ";recall(\($0.fingerprint))" } ?? ""
         let weightPart = (actionWeights.map { ";actions=\($0)" } ?? "") + (decayHalfLifeMillis.map { ";decay=\($0)" } ?? "")
+            + (admitAfter > 1 ? ";admitAfter=\(admitAfter)" : "") + (hotUserLimit.map { ";hotUser=\($0)/\(hotUserWindowMillis)" } ?? "")
         return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)" + swingPart + recallPart + weightPart
     }
 }

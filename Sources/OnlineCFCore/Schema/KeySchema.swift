@@ -16,6 +16,7 @@
 /// | `{ns}:items:rev` | string | counter bumped by every status or expiry change |
 /// | `{ns}:meta` | hash | schema version, parameters, progress of the state |
 /// | `{ns}:log` | hash | chunk number → packed events (internal: the durable state) |
+/// | `{ns}:admission` | string | the frequency-admission sketch (internal, with `--admit-after`) |
 ///
 /// Ids are written as their raw UTF-8 bytes; an id may contain `:` (the id is always
 /// the part after the algorithm's prefix).
@@ -40,6 +41,8 @@ public struct KeySchema: Sendable, Hashable {
     public var itemAuthors: String { "\(namespace):items:author" }
     public func index(_ algorithm: Algorithm) -> String { index(.algorithm(algorithm)) }
     public func index(_ family: ListFamily) -> String { "\(namespace):index:\(family.name)" }
+    /// The frequency-admission sketch, committed with the state (internal).
+    public var admissionSketch: String { "\(namespace):admission" }
     public var itemStatus: String { "\(namespace):items:status" }
     public var itemExpires: String { "\(namespace):items:expires" }
     public var itemRevision: String { "\(namespace):items:rev" }

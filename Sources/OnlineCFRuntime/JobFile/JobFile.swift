@@ -91,6 +91,9 @@ public enum JobFile {
                         spec.actionWeights = string(value, path, line)
                     }
                 case "decay_half_life": spec.decayHalfLife = string(value, path, line)
+                case "admit_after": spec.admitAfter = int(value, path, line)
+                case "hot_user.limit": spec.hotUserLimit = int(value, path, line)
+                case "hot_user.window": spec.hotUserWindow = string(value, path, line)
                 case "recall.algo": spec.recallAlgo = list(value, path, line)?.joined(separator: ",")
                 case "recall.n": spec.recallCount = int(value, path, line)
                 case "recall.max_seeds": spec.recallMaxSeeds = int(value, path, line)
@@ -100,7 +103,7 @@ public enum JobFile {
                 case "recall.exclude_own_items": spec.recallExcludeOwnItems = bool(value, path, line)
                 case "recall.recent_items": spec.recallRecentItems = int(value, path, line)
                 case "recall.half_life": spec.recallHalfLife = string(value, path, line)
-                case "bounds", "swing", "kv", "recall":
+                case "bounds", "swing", "kv", "recall", "hot_user":
                     guard case .mapping(let inner) = value else { issue(path, line, "expected a mapping of fields"); continue }
                     read(inner, prefix: path + ".")
                 case "bounds.item_history": spec.itemHistory = int(value, path, line)

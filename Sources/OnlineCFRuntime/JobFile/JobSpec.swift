@@ -44,6 +44,9 @@ public struct JobSpec: Sendable, Equatable {
     public var recallHalfLife: String?
     public var actionWeights: String?
     public var decayHalfLife: String?
+    public var admitAfter: Int?
+    public var hotUserLimit: Int?
+    public var hotUserWindow: String?
     /// Where each field came from, for error messages: field path → line of the job file.
     public var lines: [String: Int] = [:]
     /// Problems found while reading the job file, reported by ``resolve()`` with the rest.
@@ -63,6 +66,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.metrics)
         take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
         take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
+        take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow)
         return r
     }
 
@@ -154,6 +158,18 @@ public struct JobSpec: Sendable, Equatable {
             if let d = DurationText.parse(text), d > .zero { p.decayHalfLifeMillis = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 } else {
                 problem("decay_half_life", "'\(text)' is not a positive duration (examples: 6h, 7d)")
             }
+        }
+        if let n = admitAfter {
+            if (1...255).contains(n) { p.admitAfter = n } else { problem("admit_after", "\(n) is out of range: use 1 (off) to 255") }
+        }
+        if let r = hotUserLimit {
+            if r >= 1 { p.hotUserLimit = r } else { problem("hot_user.limit", "\(r) is out of range: use 1 or more") }
+        }
+        if let text = hotUserWindow {
+            if let d = DurationText.parse(text), d >= .seconds(1) { p.hotUserWindowMillis = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 } else {
+                problem("hot_user.window", "'\(text)' is not a duration of at least 1s (examples: 10m, 1h)")
+            }
+            if hotUserLimit == nil { problem("hot_user.window", "applies to the hot-user guard: set hot_user.limit (or --hot-user-limit) too") }
         }
         if let text = recallAlgo {
             do {

@@ -18,6 +18,8 @@ public final class JobMetrics: Sendable {
     let lastCommit: Gauge
     let logChunks: Gauge
     let sourceLag: Gauge
+    let eventsHotUser: Counter
+    let eventsBeforeAdmission: Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -28,6 +30,8 @@ public final class JobMetrics: Sendable {
         kvCommands = registry.makeCounter(name: "onlinecf_kv_commands_total", help: "Commands sent to the KV store, counted by the client.")
         listsWritten = registry.makeCounter(name: "onlinecf_lists_written_total", help: "Top-k lists written (replaced or deleted).")
         emissions = registry.makeCounter(name: "onlinecf_emissions_total", help: "Emissions written.")
+        eventsHotUser = registry.makeCounter(name: "onlinecf_events_hot_user_total", help: "Events left out by the hot-user guard (a user over its limit in the window).")
+        eventsBeforeAdmission = registry.makeCounter(name: "onlinecf_events_before_admission_total", help: "Events left out because their user or item was not admitted yet (--admit-after).")
         let seconds: [Duration] = [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                    .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300)]
         commitSeconds = registry.makeDurationHistogram(name: "onlinecf_commit_seconds", buckets: seconds, help: "Time to commit one event-log chunk.")

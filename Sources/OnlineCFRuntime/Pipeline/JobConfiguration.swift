@@ -59,6 +59,8 @@ public struct RunSummary: Sendable {
     /// Freshness: seconds from reading an event to the end of writing the emission that
     /// carried its lists, over every event read.
     public var freshness = WeightedPercentiles()
+    /// Events left out by the hot-user guard, and before admission.
+    public var hotUserEvents = 0, eventsBeforeAdmission = 0
     /// Peak resident memory of this process (Linux `VmHWM`), in bytes, if known.
     public var peakResidentBytes: Int?
 
@@ -87,6 +89,9 @@ public struct RunSummary: Sendable {
             lines.append("freshness (read → lists written): p50 \(String(format: "%.3f", p50)) s, p99 \(String(format: "%.3f", p99)) s, max \(String(format: "%.3f", freshness.percentile(1) ?? 0)) s")
         }
         if let peak = peakResidentBytes { lines.append("peak RSS: \(peak / (1 << 20)) MiB") }
+        if hotUserEvents > 0 || eventsBeforeAdmission > 0 {
+            lines.append("left out: \(hotUserEvents) events of hot users, \(eventsBeforeAdmission) events before admission")
+        }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if let sourceReport { lines.append(sourceReport) }
         if let resumedAt { lines.insert(resumedAt, at: 0) }

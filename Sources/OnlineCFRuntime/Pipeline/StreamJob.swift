@@ -44,6 +44,7 @@ public final class StreamJob {
 
     public let metrics: JobMetrics
     private var reported = (lines: 0, events: 0, applied: 0, malformed: 0, commands: 0, lists: 0)
+    private var reportedLeftOut = (hot: 0, admission: 0)
     private var emissionStarted: [Int: ContinuousClock.Instant] = [:]
 
     public init(configuration: JobConfiguration, store: StateStore, shutdown: ShutdownSignal, metrics: JobMetrics = JobMetrics()) throws {
@@ -140,6 +141,8 @@ public final class StreamJob {
         reporter.finish()
         summary.sourceReport = source.report
         summary.malformed = reporter.count
+        summary.hotUserEvents = model.hotUserEvents
+        summary.eventsBeforeAdmission = model.eventsBeforeAdmission
         summary.kvCommands += store.client.commandsSent - commandsBefore
         summary.seconds = (clock.now - start).seconds
         summary.peakResidentBytes = RunSummary.currentPeakResidentBytes()
@@ -205,7 +208,7 @@ public final class StreamJob {
         // increments: it rebuilds at the end.
         if meta.swingRebuildChunk > 0 || configuration.mode == .batch { model.setSwingIncremental(false) }
         try store.forEachLogChunk(count: meta.logChunks) { chunk, events in
-            for event in events { model.apply(event) }
+            for event in events { model.apply(event, replaying: true) }
             if chunk + 1 == meta.swingRebuildChunk {
                 model.rebuildSwing()
                 model.setSwingIncremental(true)
@@ -220,6 +223,12 @@ public final class StreamJob {
         // A replayable source resumes at its committed position instead.
         if configuration.resume && source.identity == nil { skipLines = meta.inputLinesCommitted }
         meta.inputLinesCommitted = 0
+        if model.admissionSketch != nil, let bytes = try store.loadAdmissionSketch() {
+            guard let sketch = CountMinSketch(bytes: bytes) else {
+                throw RuntimeError("the admission sketch of namespace '\(store.keys.namespace)' has an unexpected size; 'onlinecf reset' and backfill")
+            }
+            model.restoreAdmissionSketch(sketch)
+        }
         for (item, author) in try store.loadItemAuthors() {
             model.setAuthor(item: item, author: author)
         }
@@ -243,7 +252,7 @@ public final class StreamJob {
         let position = source.identity.flatMap { id in source.position.map { (identity: id, position: $0) } }
         if let position { next.sourcePositions[position.identity] = position.position }
         try store.commitChunk(number: meta.logChunks, events: pending, meta: next, parameters: configuration.parameters.fingerprint,
-                              source: position)
+                              source: position, admissionSketch: model.admissionSketch?.bytes)
         meta = next
         try source.didCommit()
         metrics.commitSeconds.record(clock.now - started)
@@ -291,6 +300,9 @@ public final class StreamJob {
         metrics.listsWritten.increment(by: Int64(lists - reported.lists))
         reported = (summary.linesRead, summary.events, summary.newPairs, reporter.count, max(commands, reported.commands), lists)
         if let lag = source.lag { metrics.sourceLag.set(lag) }
+        metrics.eventsHotUser.increment(by: Int64(model.hotUserEvents - reportedLeftOut.hot))
+        metrics.eventsBeforeAdmission.increment(by: Int64(model.eventsBeforeAdmission - reportedLeftOut.admission))
+        reportedLeftOut = (model.hotUserEvents, model.eventsBeforeAdmission)
     }
 
     /// Computes and hands over more of the emission under way. What was applied since the

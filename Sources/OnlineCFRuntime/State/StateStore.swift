@@ -93,7 +93,7 @@ public final class StateStore {
     /// after the last line whose effect is in the state: it moves with the state, in the
     /// same MULTI/EXEC.
     public func commitChunk(number: Int, events: [Event], meta: StateMeta, parameters: String,
-                            source: (identity: String, position: String)? = nil) throws {
+                            source: (identity: String, position: String)? = nil, admissionSketch: [UInt8]? = nil) throws {
         var hset = RedisCommand("HSET", keys.meta, "schema", String(KeySchema.version), "parameters", parameters)
         hset.append(string: "log_chunks"); hset.append(string: String(meta.logChunks))
         hset.append(string: "lines_committed"); hset.append(string: String(meta.linesCommitted))
@@ -107,8 +107,18 @@ public final class StateStore {
             commands.append(log)
         }
         commands.append(hset)
+        if let admissionSketch {
+            var set = RedisCommand("SET", keys.admissionSketch)
+            set.append(bytes: admissionSketch)
+            commands.append(set)
+        }
         commands.append(RedisCommand("EXEC"))
         try checkTransaction(try client.pipeline(commands), what: "commit of event log chunk \(number)")
+    }
+
+    /// The admission sketch committed with the state, if any.
+    public func loadAdmissionSketch() throws -> [UInt8]? {
+        try client.execute(RedisCommand("GET", keys.admissionSketch)).bytes
     }
 
     /// Records that Swing was rebuilt exactly after `chunks` log chunks.
