@@ -22,7 +22,8 @@ public struct ListSlice: Sendable {
 /// and applying events go on while the KV store absorbs the writes.
 ///
 /// Guarantees: slices are written in the order submitted; each list is replaced inside a
-/// MULTI/EXEC block (DEL then ZADD, and the index updated in the same block), so a
+/// MULTI/EXEC block (one RESTORE of a ready listpack where the server takes it, else DEL
+/// then ZADD; the index updated in the same block), so a
 /// reader sees the old list or the new one, never a mix; `submit` blocks while
 /// `capacity` slices are waiting (back-pressure); a write that fails after the client's
 /// retries is reported by the next `submit` or `waitUntilIdle`.
@@ -52,6 +53,7 @@ public final class ListWriter: Sendable {
         let thread = Thread {
             let client = RedisClient(endpoint: endpoint, log: stderrLine, shouldGiveUp: shouldGiveUp)
             let store = StateStore(client: client, keys: keys)
+            var restores = Self.acceptsRestore(store)
             while true {
                 shared.condition.lock()
                 while shared.queue.isEmpty && !shared.stopping { shared.condition.wait() }
@@ -62,7 +64,11 @@ public final class ListWriter: Sendable {
                 shared.condition.unlock()
                 var failure: (any Error)?
                 do {
-                    try Self.write(slice, store: store)
+                    try Self.write(slice, store: store, restores: restores)
+                } catch let error as RuntimeError where restores && error.description.lowercased().contains("restore") {
+                    // The server refused RESTORE after all (an ACL, a proxy): write with ZADD from now on.
+                    restores = false
+                    do { try Self.write(slice, store: store, restores: false) } catch { failure = error }
                 } catch {
                     failure = error
                 }
@@ -131,7 +137,23 @@ public final class ListWriter: Sendable {
 
     private static let listsPerTransaction = 256
 
-    private static func write(_ slice: ListSlice, store: StateStore) throws {
+    /// Whether the server loads ``SortedSetDump`` payloads: Redis ≥ 7.0 or Valkey, and
+    /// RESTORE allowed (probed on a scratch key).
+    static func acceptsRestore(_ store: StateStore) -> Bool {
+        guard let info = try? store.client.execute(RedisCommand("INFO", "server")).string,
+              let version = ServerVersion(info: info), version.supportsListpackDump,
+              let payload = SortedSetDump.payload([(Array("probe".utf8), 1)]) else { return false }
+        let key = store.keys.namespace + ":restore-probe"
+        var restore = RedisCommand("RESTORE", key, "0")
+        restore.append(bytes: payload)
+        restore.append(string: "REPLACE")
+        guard let replies = try? store.client.pipeline([restore, RedisCommand("DEL", key)]), replies.first?.string == "OK" else { return false }
+        return true
+    }
+
+    /// Writes a slice. With `restores`, a list small enough to be a listpack is written
+    /// with one RESTORE of a payload built here (see ``SortedSetDump``), else DEL + ZADD.
+    private static func write(_ slice: ListSlice, store: StateStore, restores: Bool) throws {
         let keys = store.keys
         let prefix = Array(keys.listPrefix(slice.family).utf8)
         let indexKey = keys.index(slice.family)
@@ -145,6 +167,12 @@ public final class ListWriter: Sendable {
             for (entity, neighbours) in slice.lists[start..<end] {
                 let id = entityNames[Int(entity)]
                 let key = prefix + Array(id.utf8)
+                if restores, !neighbours.isEmpty,
+                   let payload = SortedSetDump.payload(neighbours.map { (Array(names[Int($0.index)].utf8), $0.score) }) {
+                    round.append(RedisCommand(arguments: [Array("RESTORE".utf8), key, [0x30], payload, Array("REPLACE".utf8)]))
+                    added.append(string: id)
+                    continue
+                }
                 round.append(RedisCommand(arguments: [Array("DEL".utf8), key]))
                 if neighbours.isEmpty {
                     removed.append(string: id)

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+@testable import OnlineCFKV
+
+@Suite struct SortedSetDumpTests {
+    @Test func crc64CheckValue() {
+        #expect(CRC64.checksum(Array("123456789".utf8)) == 0xE9C6_D914_C4B8_D9CA)
+    }
+
+    @Test func limits() {
+        #expect(SortedSetDump.payload([]) == nil)
+        #expect(SortedSetDump.payload((0..<129).map { (Array("m\($0)".utf8), 1.0) }) == nil)
+        #expect(SortedSetDump.payload([(Array(repeating: 0x61, count: 65), 1.0)]) == nil)
+        #expect(SortedSetDump.canonicalInteger(Array("-0".utf8)) == nil && SortedSetDump.canonicalInteger(Array("007".utf8)) == nil)
+        #expect(SortedSetDump.canonicalInteger(Array("-9223372036854775808".utf8)) == Int64.min)
+    }
+
+    /// Every server that supports listpack dumps (Redis ≥ 7.0, Valkey) restores the payload
+    /// to exactly the members and scores given: integer-looking members of every width,
+    /// strings of every length class up to the limit, integral, fractional and tiny scores.
+    @Test(arguments: testServerExecutables)
+    func serversRestoreThePayload(executable: String) throws {
+        try withTestServer(executable: executable) { server in
+            let client = RedisClient(endpoint: server.endpoint)
+            defer { client.close() }
+            let info = try client.execute(RedisCommand("INFO", "server")).string ?? ""
+            guard let version = ServerVersion(info: info), version.supportsListpackDump else { return }
+            let members: [String] = ["0", "7", "127", "128", "-1", "-4096", "4095", "4096", "-32768", "32767", "40000", "-8388608",
+                                     "8388607", "8388608", "2147483647", "-2147483649", "9223372036854775807", "-0", "007", "+5",
+                                     "a", String(repeating: "b", count: 63), String(repeating: "c", count: 64), "ünï", "x:y z"]
+            var rng = SystemRandomNumberGenerator()
+            let scores: [Double] = [1, 3, 0.5, 1e-20, 123456789.123, 1e15, 0.4472135954999579, 2]
+            let entries = members.enumerated().map { (Array($1.utf8), scores[$0 % scores.count] * (1 + Double($0 % 3) * 1e-9)) }
+            let payload = try #require(SortedSetDump.payload(entries.shuffled(using: &rng)))
+            var restore = RedisCommand("RESTORE", "k", "0")
+            restore.append(bytes: payload)
+            restore.append(string: "REPLACE")
+            #expect(try client.execute(restore).string == "OK")
+            let flat = try client.execute(RedisCommand("ZRANGE", "k", "0", "-1", "WITHSCORES")).array ?? []
+            var got: [String: Double] = [:]
+            var i = 0
+            while i + 1 < flat.count { got[flat[i].string!] = flat[i + 1].double!; i += 2 }
+            #expect(got == Dictionary(uniqueKeysWithValues: entries.map { (String(decoding: $0.0, as: UTF8.self), $0.1) }))
+            #expect(try client.execute(RedisCommand("ZSCORE", "k", "40000")).double == entries[10].1)
+            #expect(try client.execute(RedisCommand("OBJECT", "ENCODING", "k")).string == "listpack")
+            #expect(try client.execute(RedisCommand("ZADD", "k", "5", "new")).int == 1)
+        }
+    }
+}
