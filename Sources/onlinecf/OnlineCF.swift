@@ -16,7 +16,7 @@ struct OnlineCF: ParsableCommand {
         """,
         version: OnlineCFCoreVersion.string,
         subcommands: [
-            Run.self, Batch.self, Rebuild.self, Check.self, Export.self, I2I.self, U2U.self, A2A.self, U2I2ICommand.self, U2ICommand.self, Items.self, Gen.self, Reset.self,
+            Run.self, Batch.self, Rebuild.self, Check.self, Export.self, I2I.self, U2U.self, A2A.self, U2I2ICommand.self, U2ICommand.self, Items.self, Gen.self, Eval.self, Reset.self,
         ]
     )
 }
