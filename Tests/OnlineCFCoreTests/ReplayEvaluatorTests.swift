@@ -51,7 +51,8 @@ import OnlineCFCore
         #expect(v.refreshes == 16)   // one per minute with buffered events (the first has none)
         let cell = v.cell(.itemcfCooccurrence, .i2i)!
         #expect(cell.hitRate == 5.0 / 8)
-        #expect(cell.userAveragedHitRate == (0.5 + 0 + 1 + 1) / 4)   // u5, u1, u2, u3
+        let expected: Double = (0.5 + 0 + 1 + 1) / 4   // u5, u1, u2, u3
+        #expect(cell.userAveragedHitRate == expected)
     }
 
     /// Frozen after the first half: x and y never existed, u5 is unknown.
@@ -71,7 +72,8 @@ import OnlineCFCore
         #expect(hits(v, .i2i) == 1 && hits(v, .u2i2i) == 1)
         #expect(v.refreshes == 3)   // at m5, m10, m15 (m16's window holds m15, applied after)
         let cell = v.cell(.itemcfCooccurrence, .i2i)!
-        #expect(cell.userAveragedHitRate == 0.5 / 4)
+        let expected: Double = 0.5 / 4
+        #expect(cell.userAveragedHitRate == expected)
         // Δ = 1 h: everything is in one hour, so nothing is ever applied.
         let h = evaluate([.every(millis: 3_600_000)]).variants[0]
         #expect(h.answered == 0 && h.refreshes == 0 && hits(h, .i2i) == 0)
