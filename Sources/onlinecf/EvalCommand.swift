@@ -216,11 +216,11 @@ struct Eval: ParsableCommand {
         let total = log.count
         let names = config.policies.map(\.description)
         let showProgress = progress
-        let reporter = ProgressLine(count: config.policies.count)
+        let reporter = ProgressLine(policies: config.policies.count, algorithms: config.algorithms.count)
         var report: ReplayEvaluator.Progress?
         if showProgress {
-            report = { variant, position in
-                if let line = reporter.update(variant, position, total: total, names: names) { FileHandle.standardError.write(Data(line.utf8)) }
+            report = { policy, algorithm, position in
+                if let line = reporter.update(policy, algorithm, position, total: total, names: names) { FileHandle.standardError.write(Data(line.utf8)) }
             }
         }
         let result = ReplayEvaluator.run(log, config, progress: report)
@@ -251,22 +251,22 @@ struct Eval: ParsableCommand {
     }
 }
 
-/// The progress line of `eval`: position of each refresh period's replay, at most ~5 per second.
+/// The progress line of `eval`: how far each refresh period's replays are, at most ~5 times a second.
 final class ProgressLine: @unchecked Sendable {
     // Safe: every access holds `lock`.
     private let lock = NSLock()
-    private var positions: [Int]
+    private var positions: [[Int]]
     private var last = ContinuousClock.now
 
-    init(count: Int) { positions = Array(repeating: 0, count: count) }
+    init(policies: Int, algorithms: Int) { positions = Array(repeating: Array(repeating: 0, count: algorithms), count: policies) }
 
-    func update(_ variant: Int, _ position: Int, total: Int, names: [String]) -> String? {
+    func update(_ policy: Int, _ algorithm: Int, _ position: Int, total: Int, names: [String]) -> String? {
         lock.lock(); defer { lock.unlock() }
-        positions[variant] = position
+        positions[policy][algorithm] = position
         let now = ContinuousClock.now
         guard now - last >= .milliseconds(200) else { return nil }
         last = now
-        let parts = names.indices.map { "\(names[$0]) \(100 * positions[$0] / max(1, total))%" }
+        let parts = names.indices.map { p in "\(names[p]) \(100 * positions[p].reduce(0, +) / max(1, total * positions[p].count))%" }
         return "\r\u{1B}[Keval: " + parts.joined(separator: "  ")
     }
 }

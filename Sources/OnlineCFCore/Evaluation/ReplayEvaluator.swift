@@ -33,7 +33,7 @@ public struct ReplayConfiguration: Sendable {
     public var halfLifeMillis: Int64?
     public var actionWeights = ActionWeights()
     public var seeds = SeedTiming.refresh
-    /// Policies evaluated at once (each has its own model).
+    /// Replays run at once (one per policy and algorithm, each with its own model).
     public var threads = 2
 
     public init(algorithms: [Algorithm]) { self.algorithms = algorithms }
@@ -71,6 +71,7 @@ public struct ReplayVariantResult: Sendable, Codable, Equatable {
     /// Scored events whose user had an earlier item in the state queried.
     public var answered: Int
     public var cells: [ReplayCell]
+    /// Compute time of this policy's replays, summed over the algorithms.
     public var seconds: Double
 
     public func cell(_ algorithm: Algorithm, _ channel: ReplayChannel) -> ReplayCell? {
@@ -128,7 +129,8 @@ public struct ReplayResult: Sendable, Codable, Equatable {
 /// The model's item indices equal the log's (both intern in order of first appearance),
 /// so lists are looked up by log index.
 public enum ReplayEvaluator {
-    public typealias Progress = @Sendable (_ variant: Int, _ position: Int) -> Void
+    /// Called every 10,000 events of each replay (one per policy and algorithm) and at its end.
+    public typealias Progress = @Sendable (_ policy: Int, _ algorithm: Int, _ position: Int) -> Void
 
     public static func run(_ log: ReplayLog, _ config: ReplayConfiguration, progress: Progress? = nil) -> ReplayResult {
         precondition(!config.algorithms.isEmpty && config.algorithms.allSatisfy { $0.kind == .i2i } && config.n > 0)
@@ -139,37 +141,45 @@ public enum ReplayEvaluator {
         for e in splitIndex..<log.count {
             if log.isRepeat[e] { repeats += 1 } else { scored += 1; scoredPerUser[Int(log.users[e])] += 1 }
         }
-        let policies = config.policies
-        let slots = Slots(count: policies.count)
-        let workers = max(1, min(config.threads, policies.count))
+        let policies = config.policies, algorithms = config.algorithms
+        // One unit of work per (policy, algorithm), each with its own model, freshest
+        // policy first (the costliest: its lists expire most often).
+        let units = policies.indices.flatMap { v in algorithms.indices.map { (v, $0) } }
+        let slots = Slots(count: units.count)
+        let workers = max(1, min(config.threads, units.count))
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while true {
-                let v = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard v < policies.count else { return }
-                let raw = runVariant(log, config, policies[v], splitIndex: splitIndex) { progress?(v, $0) }
-                slots.set(v, raw)
+                let w = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard w < units.count else { return }
+                let (v, a) = units[w]
+                let raw = runVariant(log, config, policies[v], algorithms: [algorithms[a]], splitIndex: splitIndex) { progress?(v, a, $0) }
+                slots.set(w, raw)
             }
         }
         let scoredUsers = scoredPerUser.filter { $0 > 0 }.count
         var variants: [ReplayVariantResult] = []
         for (v, policy) in policies.enumerated() {
-            let raw = slots.get(v)
             var cells: [ReplayCell] = []
-            for (a, algorithm) in config.algorithms.enumerated() {
+            var seconds = 0.0
+            let first = slots.get(units.firstIndex { $0 == (v, 0) }!)
+            for (a, algorithm) in algorithms.enumerated() {
+                let raw = slots.get(units.firstIndex { $0 == (v, a) }!)
+                seconds += raw.seconds
+                // Which events are answered depends on the policy only.
+                precondition(raw.answered == first.answered && raw.refreshes == first.refreshes)
                 for (c, channel) in ReplayChannel.allCases.enumerated() {
-                    let k = a * 2 + c
                     var sum = 0.0
                     for u in scoredPerUser.indices where scoredPerUser[u] > 0 {
-                        sum += Double(raw.userHits[k][u]) / Double(scoredPerUser[u])
+                        sum += Double(raw.userHits[c][u]) / Double(scoredPerUser[u])
                     }
-                    cells.append(ReplayCell(algorithm: algorithm.rawValue, channel: channel, hits: raw.hits[k],
-                                            hitRate: scored > 0 ? Double(raw.hits[k]) / Double(scored) : 0,
+                    cells.append(ReplayCell(algorithm: algorithm.rawValue, channel: channel, hits: raw.hits[c],
+                                            hitRate: scored > 0 ? Double(raw.hits[c]) / Double(scored) : 0,
                                             userAveragedHitRate: scoredUsers > 0 ? sum / Double(scoredUsers) : 0))
                 }
             }
-            variants.append(ReplayVariantResult(policy: policy.description, refreshes: raw.refreshes, answered: raw.answered,
-                                                cells: cells, seconds: raw.seconds))
+            variants.append(ReplayVariantResult(policy: policy.description, refreshes: first.refreshes, answered: first.answered,
+                                                cells: cells, seconds: seconds))
         }
         return ReplayResult(events: log.count, untimed: log.untimed, users: log.userNames.count, items: log.itemNames.count,
                             splitIndex: splitIndex, splitTimeMillis: splitIndex < log.count ? log.times[splitIndex] : nil,
@@ -195,11 +205,11 @@ public enum ReplayEvaluator {
         func get(_ i: Int) -> VariantRaw { values[i]! }
     }
 
-    static func runVariant(_ log: ReplayLog, _ config: ReplayConfiguration, _ policy: RefreshPolicy, splitIndex: Int,
-                           progress: (Int) -> Void) -> VariantRaw {
+    /// Replays the log under one policy for some algorithms (cells: algorithm × channel).
+    static func runVariant(_ log: ReplayLog, _ config: ReplayConfiguration, _ policy: RefreshPolicy, algorithms: [Algorithm],
+                           splitIndex: Int, progress: (Int) -> Void) -> VariantRaw {
         let clock = ContinuousClock()
         let started = clock.now
-        let algorithms = config.algorithms
         let n = config.n
         var parameters = config.parameters
         parameters.algorithms = Set(algorithms)
