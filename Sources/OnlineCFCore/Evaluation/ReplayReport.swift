@@ -5,11 +5,11 @@ public enum ReplayReport {
     /// cell is the hit rate at N and, in parentheses, the user-averaged hit rate, in %.
     public static func table(_ r: ReplayResult, source: String, splitTime: String? = nil) -> String {
         var out = "Replay evaluation of \(source): \(grouped(r.events)) events, \(grouped(r.users)) users, \(grouped(r.items)) items"
-        if r.untimed > 0 { out += " (\(grouped(r.untimed)) events without a timestamp left out)" }
+        if r.untimed > 0 { out += " (events without a timestamp, left out: \(grouped(r.untimed)))" }
         out += "\n"
         out += "Scored: \(grouped(r.scored)) events of \(grouped(r.scoredUsers)) users, positions \(grouped(r.splitIndex)) to \(grouped(max(r.splitIndex, r.events - 1)))"
         if let splitTime { out += " (from \(splitTime))" }
-        out += "; \(grouped(r.repeats)) repeats skipped\n"
+        out += "; repeats skipped: \(grouped(r.repeats))\n"
         out += "User's last item and recent items: \(r.seeds == .refresh ? "as of the last refresh (like the lists)" : "live (every earlier event); lists as of the last refresh")\n\n"
         out += "hit rate at \(r.n) in % (user-averaged hit rate in %)\n"
         let headers = r.variants.map { $0.policy == "frozen" ? "frozen" : "Δ=\($0.policy)" }
