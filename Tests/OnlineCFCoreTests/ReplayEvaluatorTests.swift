@@ -1,5 +1,7 @@
+import Foundation
 import Testing
 import OnlineCFCore
+import OnlineCFTestSupport
 
 /// A hand-computed log: in the first half four users take a then b; in the second half u5
 /// (new) takes a then b, and u1, u2, u3 each take a new pair x then y — a pair only lists
@@ -142,5 +144,55 @@ import OnlineCFCore
         #expect(ReplayReport.fixed(12.345, 2) == "12.35" || ReplayReport.fixed(12.345, 2) == "12.34")
         #expect(ReplayReport.fixed(0.5, 0) == "1" && ReplayReport.fixed(3.14159, 2) == "3.14" && ReplayReport.fixed(0.07, 2) == "0.07")
         #expect(ReplayReport.grouped(1_234_567) == "1,234,567" && ReplayReport.grouped(999) == "999")
+    }
+}
+
+/// On MovieLens-100K, frozen lists: the evaluator's hits equal a direct computation with a
+/// model of the first half, its ``CFModel/list(_:of:)`` and its own ``CFModel/recallList``.
+@Suite struct ReplayEvaluatorML100KTests {
+    static let path = SharedData.ml100k
+
+    @Test(.enabled(if: SharedData.ml100k != nil, "../shared/data/ml-100k.inter is absent"))
+    func frozenHitsEqualADirectComputation() throws {
+        let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.path!)))
+        var decoder = try EventDecoder(format: .inter)
+        var events: [Event] = []
+        for (n, line) in data.split(separator: 0x0A).enumerated() {
+            if case .event(let e) = decoder.decode(Array(line), lineNumber: n + 1) { events.append(e) }
+        }
+        let log = ReplayLog(events)
+        #expect(log.count == 100_000)
+        var c = ReplayConfiguration(algorithms: [.itemcfCosine])
+        c.policies = [.frozen]
+        c.recentItems = 0   // every item is a seed and is "seen", as in the model's own recall
+        let v = ReplayEvaluator.run(log, c).variants[0]
+
+        // Direct: the model of the first half, with its own recall.
+        var p = ModelParameters(algorithms: [.itemcfCosine])
+        var r = RecallParameters(blend: RecallBlend(.itemcfCosine))
+        r.recentItems = 0
+        p.recall = r
+        var model = CFModel(parameters: p)
+        var last: [String: String] = [:]
+        for e in log.events[..<50_000] { model.apply(e); last[e.user] = e.item }
+        var i2i = 0, u2i2i = 0, answered = 0
+        var composer = U2I2IComposer(blend: r.blend, options: r.options)
+        var cache: [Algorithm: [UInt32: [ScoredNeighbor]]] = [:]
+        var recalls: [String: Set<String>] = [:]
+        for e in log.events[50_000...] {
+            guard let item = last[e.user] else { continue }
+            answered += 1
+            let list = model.list(.itemcfCosine, of: model.items.index(of: item)!).map { model.items.names[Int($0.index)] }
+            if list.contains(e.item) { i2i += 1 }
+            if recalls[e.user] == nil {
+                let u = model.users.index(of: e.user)!
+                recalls[e.user] = Set(model.recallList(of: u, composer: &composer, cache: &cache).map { model.items.names[Int($0.index)] })
+            }
+            if recalls[e.user]!.contains(e.item) { u2i2i += 1 }
+        }
+        #expect(v.answered == answered)
+        #expect(v.cell(.itemcfCosine, .i2i)!.hits == i2i)
+        #expect(v.cell(.itemcfCosine, .u2i2i)!.hits == u2i2i)
+        #expect(i2i > 0 && u2i2i > 0)
     }
 }
