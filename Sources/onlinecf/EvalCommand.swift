@@ -11,16 +11,17 @@ struct Eval: ParsableCommand {
         discussion: """
         The log is sorted by timestamp (stable; events without one are left out) and replayed in \
         event time. Before each event (u, j) of the second half (--split) whose pair is new, two \
-        queries are asked of the state as of the last refresh: i2i — is j in the top-N list of \
+        queries are asked of the lists as of the last refresh: i2i — is j in the top-N list of \
         u's most recent item? u2i2i — is j among u's N u2i2i results from their recent items \
         (items u already had left out)? A refresh period Δ means the lists hold the events \
         before the last multiple of Δ (event time, since the Unix epoch): at most Δ stale. \
-        'frozen' holds the events before the split and is never refreshed. A user with no \
-        earlier item in the state gets a miss. Hit rate at N = hits / scored events; the \
+        'frozen' holds the events before the split and is never refreshed. With --seeds refresh (default) \
+        the user's own items are also taken as of the last refresh; with --seeds live, up to the \
+        query. A user with no earlier item gets a miss. Hit rate at N = hits / scored events; the \
         user-averaged hit rate averages each user's own hit rate.
 
         Prints a table (or --json) on stdout and writes an SVG chart to --plot. Each refresh \
-        period gets its own model; --threads of them run at once. Needs no KV store.
+        period and algorithm is replayed with its own model; --threads of them run at once. Needs no KV store.
 
         Example: onlinecf eval ml-100k.inter --plot docs/eval-ml-100k.svg
         """
@@ -29,7 +30,7 @@ struct Eval: ParsableCommand {
     @Argument(help: "The event log (- for stdin). Its events need timestamps.")
     var file: String
 
-    @Option(name: .short, help: "A query hits when the event's item is among the first N results (default: 50).")
+    @Option(name: .short, help: "A query hits when the event's item is among the first N results.")
     var n: Int = 50
 
     @Option(name: .long, help: "i2i algorithms to evaluate, comma-separated, each through both channels: itemcf:cosine, itemcf:jaccard, itemcf:cooccurrence, itemcf:lift, swing, or itemcf (all four ItemCF).")
@@ -50,22 +51,22 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Column map for tsv/inter: comma-separated fields among user,item,author,action,ts,ignore.")
     var columns: String?
 
-    @Option(name: .long, help: "Fraction of the log learned from before scoring starts; frozen holds exactly these events (default: 0.5).")
+    @Option(name: .long, help: "Fraction of the log learned from before scoring starts; frozen holds exactly these events.")
     var split: Double = 0.5
 
-    @Option(name: .long, help: "Whose behaviour the queries see: refresh (the user's items as of the last refresh, like the lists; default) or live (every earlier event of the user, lists still as of the last refresh).")
+    @Option(name: .long, help: "Whose behaviour the queries see: refresh (the user's items as of the last refresh, like the lists) or live (every earlier event of the user, lists still as of the last refresh).")
     var seeds: SeedTiming = .refresh
 
-    @Option(name: .long, help: "u2i2i: distinct recent items kept per user as seeds (0 = all; default: 50).")
+    @Option(name: .long, help: "u2i2i: distinct recent items kept per user as seeds (0 = all).")
     var recentItems: Int = 50
 
     @Option(name: .long, help: "u2i2i: half-life of a recent item's weight in event time, e.g. 1h, 7d (default: no decay).")
     var halfLife: String?
 
-    @Option(name: .long, help: "u2i2i: use at most this many seeds, the heaviest (0 = all; default: 50).")
+    @Option(name: .long, help: "u2i2i: use at most this many seeds, the heaviest (0 = all).")
     var maxSeeds: Int = 50
 
-    @Option(name: .long, help: "u2i2i: use at most this many neighbours of each seed's list (default: 50).")
+    @Option(name: .long, help: "u2i2i: use at most this many neighbours of each seed's list.")
     var maxNeighbours: Int = 50
 
     @Option(name: .long, help: "ItemCF: a new item co-occurs with the user's last N distinct items (0 = all; default: 50).")
@@ -87,7 +88,7 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Swing: beta in the user weight (default: 0.3).")
     var swingBeta: Double?
 
-    @Option(name: .long, help: "Refresh periods evaluated at once, each with its own model (default: 2).")
+    @Option(name: .long, help: "Replays run at once, one per refresh period and algorithm, each with its own model.")
     var threads: Int = 2
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Progress on stderr (default: when stderr is a terminal).")

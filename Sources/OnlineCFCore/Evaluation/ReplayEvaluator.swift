@@ -113,14 +113,14 @@ public struct ReplayResult: Sendable, Codable, Equatable {
 /// - The **state** a query sees is a ``CFModel`` (the evaluated algorithms, the given
 ///   bounds) that has applied the events before the last refresh (``RefreshPolicy``).
 /// - **i2i**: a hit when j is among the first N entries of the list, under the algorithm,
-///   of u's most recent item (the latest-timestamped, ties by log position) in the state
-///   (no other filtering).
+///   of u's most recent item (the latest-timestamped, ties by log position) in u's view
+///   (below); no other filtering.
 /// - **u2i2i**: a hit when j is among the N results of ``U2I2IComposer`` with the blend
-///   of the algorithm alone, over u's recent items (``RecentInteractions`` with
-///   `recentItems` and `halfLifeMillis`, "now" = the latest event time of the state),
-///   excluding every item u had in the state.
-/// - With ``SeedTiming/refresh`` u's items are those of the state; with
-///   ``SeedTiming/live`` they are all of u's events before the query (the lists still lag).
+///   of the algorithm alone, over u's recent items (a ``RecentInteractions`` of the
+///   evaluator's, with `recentItems` and `halfLifeMillis`, "now" = the latest event time
+///   of the view), excluding every item u had in the view.
+/// - u's **view**: with ``SeedTiming/refresh`` the events of the state; with
+///   ``SeedTiming/live`` every event before the query (the lists still lag).
 /// - A scored event whose user has no item in that view is **unanswered**: a miss for
 ///   every algorithm and channel (counted in ``ReplayVariantResult/answered``).
 /// - Hit rate at N = hits / scored events. User-averaged hit rate = the mean over the

@@ -62,7 +62,7 @@ public enum ReplayReport {
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
         <text x="\(Int(width / 2))" y="26" text-anchor="middle" font-size="16" font-weight="bold">\(xml("Fresher lists recall better? Replay of \(source), hit rate at N = \(r.n)"))</text>
-        <text x="\(Int(width / 2))" y="46" text-anchor="middle" fill="#444">\(xml("\(grouped(r.scored)) scored events (second half of the log, repeats skipped); user's items \(r.seeds == .refresh ? "as of the last refresh" : "live")"))</text>
+        <text x="\(Int(width / 2))" y="46" text-anchor="middle" fill="#444">\(xml("\(grouped(r.scored)) scored events (second half of the log, repeats skipped); user's own items \(r.seeds == .refresh ? "as of the last refresh, like the lists" : "live, lists as of the last refresh")"))</text>
 
         """
         // Grid and y axis.
