@@ -7,6 +7,13 @@ import Testing
         #expect(CRC64.checksum(Array("123456789".utf8)) == 0xE9C6_D914_C4B8_D9CA)
     }
 
+    @Test func versions() {
+        let redis = ServerVersion(info: "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n")
+        #expect(redis?.major == 7 && redis?.minor == 0 && redis?.patch == 15 && redis?.supportsListpackDump == true)
+        #expect(ServerVersion(info: "redis_version:6.2.14\r\n")?.supportsListpackDump == false)
+        #expect(ServerVersion(info: "redis_version:7.2.4\r\nvalkey_version:8.1.1\r\n")?.valkey == true)
+    }
+
     @Test func limits() {
         #expect(SortedSetDump.payload([]) == nil)
         #expect(SortedSetDump.payload((0..<129).map { (Array("m\($0)".utf8), 1.0) }) == nil)
@@ -24,7 +31,8 @@ import Testing
             let client = RedisClient(endpoint: server.endpoint)
             defer { client.close() }
             let info = try client.execute(RedisCommand("INFO", "server")).string ?? ""
-            guard let version = ServerVersion(info: info), version.supportsListpackDump else { return }
+            let version = try #require(ServerVersion(info: info), "INFO server: \(info.prefix(200))")
+            guard version.supportsListpackDump else { return }
             let members: [String] = ["0", "7", "127", "128", "-1", "-4096", "4095", "4096", "-32768", "32767", "40000", "-8388608",
                                      "8388607", "8388608", "2147483647", "-2147483649", "9223372036854775807", "-0", "007", "+5",
                                      "a", String(repeating: "b", count: 63), String(repeating: "c", count: 64), "ünï", "x:y z"]

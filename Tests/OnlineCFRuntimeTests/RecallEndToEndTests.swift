@@ -107,7 +107,7 @@ import OnlineCFTestSupport
         var counts: [String: Int] = [:]
         for (_, members) in try sortedSets(client, "live:i2i:itemcf:cosine:*") { for m in members { counts[m, default: 0] += 1 } }
         let popular = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
-        let (hidden, expired, expiring) = (popular[0], popular[1], popular[2])
+        let (hidden, expired, expiring, deleted) = (popular[0], popular[1], popular[2], popular[3])
         let holder = try sortedSets(client, "live:i2i:itemcf:cosine:*").first { $0.value.contains(hidden) }!.key.split(separator: ":").last!
         let user = try sortedSets(client, "live:u2i2i:*").first { $0.value.contains(hidden) }.map { String($0.key.split(separator: ":").last!) } ?? "u1"
         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -115,19 +115,20 @@ import OnlineCFTestSupport
         try onlinecf(["items", "set", hidden, "--status", "hidden"] + kv)
         try onlinecf(["items", "set", expired, "--expires", String(now - 1000)] + kv)
         try onlinecf(["items", "set", expiring, "--expires", String(now + 3000)] + kv)
+        try onlinecf(["items", "set", deleted, "--status", "deleted"] + kv)
 
         // Served answers filter at once.
         let served = try onlinecf(["i2i", String(holder), "--algo", "itemcf:cosine", "-k", "50"] + kv).stdout
         #expect(!served.isEmpty && !served.contains("\(hidden)\t") && !served.contains("\(expired)\t"))
         let recall = try onlinecf(["u2i2i", user, "--algo", "itemcf:cosine,itemcf:jaccard:0.5", "-n", "100"] + kv).stdout
-        #expect(!recall.isEmpty && !recall.contains("\(hidden)\t") && !recall.contains("\(expired)\t"))
+        #expect(!recall.isEmpty && !recall.contains("\(hidden)\t") && !recall.contains("\(expired)\t") && !recall.contains("\(deleted)\t"))
 
         // Stored lists lose them at the next emission, and their own lists go.
         func holders(_ item: String) throws -> [String] {
             try sortedSets(client, "live:i2i:*").merging(try sortedSets(client, "live:u2i2i:*")) { a, _ in a }
                 .filter { $0.value.contains(item) || $0.key.hasSuffix(":\(item)") && $0.key.contains(":i2i:") }.map(\.key)
         }
-        try waitFor("hidden and expired items to leave the lists") { try holders(hidden).isEmpty && holders(expired).isEmpty }
+        try waitFor("hidden, deleted and expired items to leave the lists") { try holders(hidden).isEmpty && holders(expired).isEmpty && holders(deleted).isEmpty }
         #expect(try holders(expiring).count > 0, "the item expiring later is still listed")
         try waitFor("the expiring item to leave the lists") { try holders(expiring).isEmpty }
 
@@ -138,12 +139,13 @@ import OnlineCFTestSupport
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        #expect(try holders(expired).isEmpty && holders(expiring).isEmpty)
+        #expect(try holders(expired).isEmpty && holders(expiring).isEmpty && holders(deleted).isEmpty)
 
         // A backfill of the same events with the same item table writes the same lists.
         let calm = ["--redis", redis.url, "--namespace", "calm"]
         try onlinecf(["items", "set", expired, "--expires", String(now - 1000)] + calm)
         try onlinecf(["items", "set", expiring, "--expires", String(now + 3000)] + calm)
+        try onlinecf(["items", "set", deleted, "--status", "deleted"] + calm)
         try onlinecf(["batch", "-", "--namespace", "calm"] + options, stdin: Array(lines.joined()))
         for family in ["itemcf:cosine", "itemcf:jaccard", "recent", "u2i2i"] {
             let a = try onlinecf(["export", "--algo", family] + kv).stdout, b = try onlinecf(["export", "--algo", family] + calm).stdout

@@ -6,7 +6,7 @@ public struct ServerVersion: Sendable, Equatable, Comparable {
     /// Reads `valkey_version:` (preferred) or `redis_version:` from INFO's text.
     public init?(info: String) {
         func field(_ name: String) -> String? {
-            info.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)) }
+            info.split(whereSeparator: \.isNewline).first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)) }
         }
         let text = field("valkey_version") ?? field("redis_version")
         guard let parts = text?.split(separator: ".").compactMap({ Int($0) }), parts.count >= 2 else { return nil }
