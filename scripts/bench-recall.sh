@@ -10,7 +10,12 @@ bin="$(swift build -c release --show-bin-path)/onlinecf"
 users="${1:-2000}" clients="${2:-16}" seconds="${3:-20}"
 work="$(mktemp -d /tmp/onlinecf-recall.XXXXXX)"
 export ONLINECF_HOME="$work/home"
-cleanup() { [[ -n "${server_pid:-}" ]] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+    [[ -n "${server_pid:-}" ]] && kill "$server_pid" 2>/dev/null
+    redis-cli -s "$work/r.sock" shutdown nosave >/dev/null 2>&1 || true
+    wait 2>/dev/null
+    rm -rf "$work"
+}
 trap cleanup EXIT
 
 # Lists: itemcf:cosine (k = 50) over 500k generated events (20k users, 10k items), kept by
