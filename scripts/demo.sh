@@ -9,8 +9,8 @@ bin="$(swift build -c release --show-bin-path)/onlinecf"
 export ONLINECF_HOME="${ONLINECF_HOME:-$PWD/.onlinecf-demo}"
 rm -rf "$ONLINECF_HOME"
 
-echo "== onlinecf gen --events 200000 --users 20000 --items 5000 | onlinecf run --emit-interval 1s"
-"$bin" gen --events 200000 --users 20000 --items 5000 --seed 7 | "$bin" run --emit-interval 1s --no-progress
+echo "== onlinecf gen --events 200000 --users 20000 --items 5000 | onlinecf run --emit-interval 1s --recall swing:0.6,itemcf:cosine:0.4"
+"$bin" gen --events 200000 --users 20000 --items 5000 --seed 7 | "$bin" run --emit-interval 1s --recall swing:0.6,itemcf:cosine:0.4 --no-progress
 
 echo
 echo "== onlinecf i2i i1 --algo itemcf:cosine -k 10   (an item's neighbours)"
@@ -24,6 +24,15 @@ echo "== onlinecf u2u u1 -k 5                          (a user's similar users)"
 echo
 echo "== onlinecf a2a a1 -k 5                          (an author's similar authors)"
 "$bin" a2a a1 -k 5
+echo
+echo "== onlinecf u2i2i u1 -n 5 --algo swing:0.6,itemcf:cosine:0.4 --explain   (u2i2i recall from u1's recent items)"
+"$bin" u2i2i u1 -n 5 --algo swing:0.6,itemcf:cosine:0.4 --explain | head -15
+echo
+top="$("$bin" i2i i1 --algo itemcf:cosine -k 1 | cut -f1)"
+echo "== onlinecf items set $top --status hidden; onlinecf i2i i1 -k 3   (moderation: hidden items are never served)"
+"$bin" items set "$top" --status hidden
+"$bin" i2i i1 --algo itemcf:cosine -k 3
+"$bin" items set "$top" --status active
 echo
 echo "== the same list read with redis-cli from the private server:"
 redis-server --port 0 --unixsocket "$ONLINECF_HOME/cli.sock" --dir "$ONLINECF_HOME" --dbfilename dump.rdb --daemonize yes \
