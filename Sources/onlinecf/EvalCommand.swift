@@ -75,6 +75,13 @@ struct Eval: ParsableCommand {
     @Flag(name: .long, help: "Lift every bound (ItemCF history and Swing's streaming window).")
     var exact = false
 
+    @Option(name: .long, help: "Frequency admission: users and items enter the statistics at their N-th event (1 = off; default).")
+    var admitAfter: Int?
+    @Option(name: .long, help: "Weighted ItemCF: weight of each action, e.g. click=1,like=2,dislike=-1 (default: binary).")
+    var actionWeights: String?
+    @Option(name: .long, help: "Decay of ItemCF statistics in event time, e.g. 7d (default: none).")
+    var decayHalfLife: String?
+
     @Option(name: .long, help: "Swing: users with fewer distinct items are left out (default: 10).")
     var swingMinUserBehavior: Int?
     @Option(name: .long, help: "Swing: users with more distinct items are left out (default: 1000).")
@@ -140,6 +147,7 @@ struct Eval: ParsableCommand {
         var spec = JobSpec()
         spec.itemHistory = itemHistory
         if exact { spec.exact = true }
+        spec.admitAfter = admitAfter; spec.actionWeights = actionWeights; spec.decayHalfLife = decayHalfLife
         spec.swingMinUserBehavior = swingMinUserBehavior; spec.swingMaxUserBehavior = swingMaxUserBehavior
         spec.swingUserWindow = swingUserWindow
         spec.swingAlpha1 = swingAlpha1; spec.swingAlpha2 = swingAlpha2; spec.swingBeta = swingBeta

@@ -222,6 +222,9 @@ public enum ReplayEvaluator {
         let userCount = log.userNames.count
 
         var model = CFModel(parameters: parameters)
+        // The log numbers items by first appearance; so does the model, unless it skips
+        // events (frequency admission): reserving the log's numbering keeps them equal.
+        model.reserveItems(itemNames)
         var tracker = RecentInteractions(capacity: config.recentItems, halfLifeMillis: config.halfLifeMillis)
         var lastItem = [UInt32](repeating: .max, count: userCount)
         var seen = [Set<UInt32>](repeating: [], count: userCount)

@@ -92,6 +92,12 @@ public struct CFModel: Sendable {
         return authors.name(itemAuthor[Int(item)])
     }
 
+    /// Gives item ids indices in this order before any event (for callers that number
+    /// items themselves, such as the replay evaluator). Interning admits nothing.
+    public mutating func reserveItems(_ names: [String]) {
+        for name in names { _ = items.intern(name) }
+    }
+
     /// Whether an item index is blocked (see ``setBlocked(item:_:)``).
     @inline(__always)
     public func isBlocked(_ item: UInt32) -> Bool { Int(item) < blocked.count && blocked[Int(item)] }
