@@ -20,13 +20,8 @@ public struct CooccurrenceCounter: Sendable {
     /// `rows[e]`: neighbour → co-occurrence count.
     public private(set) var rows: [CountRow] = []
     private var recent: [[UInt32]] = []
-    /// Entities whose row changed since the last `clearChanges()`.
-    public private(set) var rowChanged = DirtySet()
-    /// Entities whose degree changed since the last `clearChanges()`.
-    public private(set) var degreeChanged = DirtySet()
-    /// Entities whose degree changed since the last `clearChanges(full: true)`: their
-    /// neighbours' normalised scores changed too.
-    public private(set) var degreeChangedSinceFull = DirtySet()
+    /// What changed since the last ``clearChanges(full:)``.
+    public private(set) var changes = CooccurrenceChanges()
     /// Total pair increments applied (each unordered pair counted once).
     public private(set) var pairUpdates: Int = 0
 
@@ -52,15 +47,14 @@ public struct CooccurrenceCounter: Sendable {
         }
         if b >= recent.count { recent.append(contentsOf: repeatElement([], count: b + 1 - recent.count)) }
         degrees[e] += 1
-        degreeChanged.insert(entity)
-        degreeChangedSinceFull.insert(entity)
+        changes.degree(entity)
         let others = recent[b]
         if !others.isEmpty {
-            rowChanged.insert(entity)
+            changes.row(entity)
             for o in others {
                 rows[e].increment(o)
                 rows[Int(o)].increment(entity)
-                rowChanged.insert(o)
+                changes.row(o)
             }
             pairUpdates += others.count
         }
@@ -78,39 +72,20 @@ public struct CooccurrenceCounter: Sendable {
     /// measures, every neighbour of an entity whose degree changed since the last full
     /// clear, since the neighbour's score for it changed.
     public func changedEntities(normalised: Bool, full: Bool) -> [UInt32] {
-        var set = DirtySet()
-        for e in rowChanged.members { set.insert(e) }
-        if normalised {
-            for e in degreeChanged.members { set.insert(e) }
-            if full {
-                for e in degreeChangedSinceFull.members {
-                    set.insert(e)
-                    rows[Int(e)].forEach { o, _ in set.insert(o) }
-                }
-            }
-        }
-        return set.members
+        changes.entities(normalised: normalised, full: full) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
     }
 
     /// Marks an entity and every entity it co-occurs with as changed (their lists may
     /// hold it: rows are symmetric).
     public mutating func markNeighbourhoodChanged(_ e: UInt32) {
         guard Int(e) < rows.count else { return }
-        rowChanged.insert(e)
-        rows[Int(e)].forEach { o, _ in rowChanged.insert(o) }
+        changes.row(e)
+        rows[Int(e)].forEach { o, _ in changes.row(o) }
     }
 
     /// Marks every entity as changed (after a parameter change, every list is stale).
-    public mutating func markAllChanged() {
-        for e in 0..<degrees.count {
-            rowChanged.insert(UInt32(e)); degreeChanged.insert(UInt32(e)); degreeChangedSinceFull.insert(UInt32(e))
-        }
-    }
+    public mutating func markAllChanged() { changes.markAll(count: degrees.count) }
 
     /// Forgets the changes reported by `changedEntities(normalised:full:)` with the same `full`.
-    public mutating func clearChanges(full: Bool) {
-        rowChanged.removeAll()
-        degreeChanged.removeAll()
-        if full { degreeChangedSinceFull.removeAll() }
-    }
+    public mutating func clearChanges(full: Bool) { changes.clear(full: full) }
 }

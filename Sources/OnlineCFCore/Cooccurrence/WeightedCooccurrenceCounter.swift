@@ -19,9 +19,8 @@ public struct WeightedCooccurrenceCounter: Sendable {
     private var members: [[UInt32]] = []
     private var values: [[Double]] = []
     private var position: [UInt64: UInt32] = [:]
-    public private(set) var rowChanged = DirtySet()
-    public private(set) var degreeChanged = DirtySet()
-    public private(set) var degreeChangedSinceFull = DirtySet()
+    /// What changed since the last ``clearChanges(full:)``.
+    public private(set) var changes = CooccurrenceChanges()
     public private(set) var pairUpdates: Int = 0
 
     public init(window: Int) {
@@ -66,8 +65,7 @@ public struct WeightedCooccurrenceCounter: Sendable {
         }
         let newDegree = degrees[e] + (v - old)
         degrees[e] = abs(newDegree) <= 1e-12 * max(abs(degrees[e]), abs(v - old)) ? 0 : newDegree
-        degreeChanged.insert(entity)
-        degreeChangedSinceFull.insert(entity)
+        changes.degree(entity)
         let count = members[b].count
         let lower = window > 0 ? max(0, p - window) : 0
         let upper = window > 0 ? min(count - 1, p + window) : count - 1
@@ -79,11 +77,11 @@ public struct WeightedCooccurrenceCounter: Sendable {
             let o = members[b][q]
             rows[e].addSnappingToZero(o, delta)
             rows[Int(o)].addSnappingToZero(entity, delta)
-            rowChanged.insert(o)
+            changes.row(o)
             touched = true
             pairUpdates += 1
         }
-        if touched { rowChanged.insert(entity) }
+        if touched { changes.row(entity) }
     }
 
     /// Multiplies every value, degree and count by `factor` (a forward-decay landmark move).
@@ -95,35 +93,16 @@ public struct WeightedCooccurrenceCounter: Sendable {
 
     /// As ``CooccurrenceCounter/changedEntities(normalised:full:)``.
     public func changedEntities(normalised: Bool, full: Bool) -> [UInt32] {
-        var set = DirtySet()
-        for e in rowChanged.members { set.insert(e) }
-        if normalised {
-            for e in degreeChanged.members { set.insert(e) }
-            if full {
-                for e in degreeChangedSinceFull.members {
-                    set.insert(e)
-                    rows[Int(e)].forEach { o, _ in set.insert(o) }
-                }
-            }
-        }
-        return set.members
+        changes.entities(normalised: normalised, full: full) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
     }
 
     public mutating func markNeighbourhoodChanged(_ e: UInt32) {
         guard Int(e) < rows.count else { return }
-        rowChanged.insert(e)
-        rows[Int(e)].forEach { o, _ in rowChanged.insert(o) }
+        changes.row(e)
+        rows[Int(e)].forEach { o, _ in changes.row(o) }
     }
 
-    public mutating func markAllChanged() {
-        for e in 0..<degrees.count {
-            rowChanged.insert(UInt32(e)); degreeChanged.insert(UInt32(e)); degreeChangedSinceFull.insert(UInt32(e))
-        }
-    }
+    public mutating func markAllChanged() { changes.markAll(count: degrees.count) }
 
-    public mutating func clearChanges(full: Bool) {
-        rowChanged.removeAll()
-        degreeChanged.removeAll()
-        if full { degreeChangedSinceFull.removeAll() }
-    }
+    public mutating func clearChanges(full: Bool) { changes.clear(full: full) }
 }

@@ -1,0 +1,52 @@
+/// Which entities' lists a co-occurrence counter's updates may have changed, shared by
+/// ``CooccurrenceCounter`` and ``WeightedCooccurrenceCounter``.
+///
+/// Guarantees: ``entities(normalised:full:forEachNeighbour:)`` holds every entity whose
+/// list under a measure may differ from the last emission with the same `full`: touched
+/// rows; for measures normalised by degrees, entities whose degree changed; and, with
+/// `full`, every neighbour of an entity whose degree changed since the last full clear.
+public struct CooccurrenceChanges: Sendable {
+    /// Entities whose row changed since the last clear.
+    public private(set) var rowChanged = DirtySet()
+    /// Entities whose degree changed since the last clear.
+    public private(set) var degreeChanged = DirtySet()
+    /// Entities whose degree changed since the last full clear.
+    public private(set) var degreeChangedSinceFull = DirtySet()
+
+    public init() {}
+
+    @inline(__always)
+    public mutating func row(_ e: UInt32) { rowChanged.insert(e) }
+
+    @inline(__always)
+    public mutating func degree(_ e: UInt32) {
+        degreeChanged.insert(e)
+        degreeChangedSinceFull.insert(e)
+    }
+
+    public func entities(normalised: Bool, full: Bool, forEachNeighbour: (UInt32, (UInt32) -> Void) -> Void) -> [UInt32] {
+        var set = DirtySet()
+        for e in rowChanged.members { set.insert(e) }
+        if normalised {
+            for e in degreeChanged.members { set.insert(e) }
+            if full {
+                for e in degreeChangedSinceFull.members {
+                    set.insert(e)
+                    forEachNeighbour(e) { set.insert($0) }
+                }
+            }
+        }
+        return set.members
+    }
+
+    /// Marks entities `0..<count` changed in every way.
+    public mutating func markAll(count: Int) {
+        for e in 0..<count { row(UInt32(e)); degree(UInt32(e)) }
+    }
+
+    public mutating func clear(full: Bool) {
+        rowChanged.removeAll()
+        degreeChanged.removeAll()
+        if full { degreeChangedSinceFull.removeAll() }
+    }
+}
