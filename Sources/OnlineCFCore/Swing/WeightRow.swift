@@ -21,32 +21,29 @@ public struct WeightRow: Sendable {
     }
 
     public mutating func add(_ key: UInt32, _ amount: Double) {
-        if (count + 1) * 10 > keys.count * 7 { grow() }
-        let tag = key &+ 1, mask = keys.count - 1
-        var i = Self.hash(key, mask: mask)
-        while true {
-            let k = keys[i]
-            if k == 0 { keys[i] = tag; values[i] = amount; count += 1; return }
-            if k == tag { values[i] += amount; return }
-            i = (i + 1) & mask
-        }
+        let i = slot(key)
+        values[i] += amount
     }
 
     /// Adds `amount`; a result within `1e-12` of cancelling out (relative to the larger of
     /// the old value and `amount`) becomes exactly 0, so a removed contribution leaves no
     /// residue of rounding behind.
     public mutating func addSnappingToZero(_ key: UInt32, _ amount: Double) {
+        let i = slot(key)
+        let old = values[i], new = old + amount
+        values[i] = abs(new) <= 1e-12 * Swift.max(abs(old), abs(amount)) ? 0 : new
+    }
+
+    /// The position of `key`, inserted with value 0 when absent.
+    @inline(__always)
+    private mutating func slot(_ key: UInt32) -> Int {
         if (count + 1) * 10 > keys.count * 7 { grow() }
         let tag = key &+ 1, mask = keys.count - 1
         var i = Self.hash(key, mask: mask)
         while true {
             let k = keys[i]
-            if k == 0 { keys[i] = tag; values[i] = amount; count += 1; return }
-            if k == tag {
-                let old = values[i], new = old + amount
-                values[i] = abs(new) <= 1e-12 * Swift.max(abs(old), abs(amount)) ? 0 : new
-                return
-            }
+            if k == 0 { keys[i] = tag; values[i] = 0; count += 1; return i }
+            if k == tag { return i }
             i = (i + 1) & mask
         }
     }
