@@ -163,7 +163,7 @@ struct Eval: ParsableCommand {
         c.seeds = seeds
         c.recentItems = recentItems
         if let halfLife, let d = DurationText.parse(halfLife) {
-            c.halfLifeMillis = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+            c.halfLifeMillis = d.milliseconds
         }
         c.recall.maxSeeds = maxSeeds
         c.recall.maxNeighbours = maxNeighbours

@@ -24,16 +24,17 @@ public struct CountMinSketch: Sendable, Equatable {
         self.bytes = bytes
     }
 
+    /// The counter of `id` in each row (no allocation: this runs once per event).
     @inline(__always)
-    private func slots(_ id: String) -> [Int] {
+    private static func forEachSlot(_ id: String, depth: Int, width: Int, _ body: (Int) -> Void) {
         // FNV-1a 64, then one multiply-xorshift per row: independent enough for counting.
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return (0..<depth).map { row in
+        for row in 0..<depth {
             var x = h &+ UInt64(row) &* 0x9E37_79B9_7F4A_7C15
             x = (x ^ (x >> 31)) &* 0xBF58_476D_1CE4_E5B9
             x ^= x >> 29
-            return row * width + Int(truncatingIfNeeded: x) & (width - 1)
+            body(row * width + Int(truncatingIfNeeded: x) & (width - 1))
         }
     }
 
@@ -41,7 +42,7 @@ public struct CountMinSketch: Sendable, Equatable {
     @discardableResult
     public mutating func add(_ id: String) -> Int {
         var estimate = Int.max
-        for s in slots(id) {
+        Self.forEachSlot(id, depth: depth, width: width) { s in
             if bytes[s] < 255 { bytes[s] += 1 }
             estimate = min(estimate, Int(bytes[s]))
         }
@@ -49,6 +50,8 @@ public struct CountMinSketch: Sendable, Equatable {
     }
 
     public func estimate(_ id: String) -> Int {
-        slots(id).map { Int(bytes[$0]) }.min() ?? 0
+        var estimate = Int.max
+        Self.forEachSlot(id, depth: depth, width: width) { estimate = min(estimate, Int(bytes[$0])) }
+        return estimate
     }
 }

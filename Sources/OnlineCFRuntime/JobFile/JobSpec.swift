@@ -155,7 +155,7 @@ public struct JobSpec: Sendable, Equatable {
             do { p.actionWeights = try ActionWeights(parsing: text) } catch { problem("action_weights", error.description) }
         }
         if let text = decayHalfLife {
-            if let d = DurationText.parse(text), d > .zero { p.decayHalfLifeMillis = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 } else {
+            if let d = DurationText.parse(text), d > .zero { p.decayHalfLifeMillis = d.milliseconds } else {
                 problem("decay_half_life", "'\(text)' is not a positive duration (examples: 6h, 7d)")
             }
         }
@@ -166,7 +166,7 @@ public struct JobSpec: Sendable, Equatable {
             if r >= 1 { p.hotUserLimit = r } else { problem("hot_user.limit", "\(r) is out of range: use 1 or more") }
         }
         if let text = hotUserWindow {
-            if let d = DurationText.parse(text), d >= .seconds(1) { p.hotUserWindowMillis = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 } else {
+            if let d = DurationText.parse(text), d >= .seconds(1) { p.hotUserWindowMillis = d.milliseconds } else {
                 problem("hot_user.window", "'\(text)' is not a duration of at least 1s (examples: 10m, 1h)")
             }
             if hotUserLimit == nil { problem("hot_user.window", "applies to the hot-user guard: set hot_user.limit (or --hot-user-limit) too") }
@@ -182,7 +182,7 @@ public struct JobSpec: Sendable, Equatable {
                 r.recentItems = recallRecentItems ?? r.recentItems
                 if r.recentItems < 0 { problem("recall.recent_items", "\(r.recentItems) is out of range: use 0 (all) or more") }
                 if let text = recallHalfLife {
-                    if let d = DurationText.parse(text), d > .zero { r.halfLifeMillis = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 } else {
+                    if let d = DurationText.parse(text), d > .zero { r.halfLifeMillis = d.milliseconds } else {
                         problem("recall.half_life", "'\(text)' is not a positive duration (examples: 30m, 1h, 7d)")
                     }
                 }

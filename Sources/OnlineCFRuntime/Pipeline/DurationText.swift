@@ -11,3 +11,8 @@ public enum DurationText {
         return .milliseconds(Int64((value * 1000).rounded()))
     }
 }
+
+extension Duration {
+    /// Whole milliseconds (truncated), the unit event times and half-lives use.
+    public var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
