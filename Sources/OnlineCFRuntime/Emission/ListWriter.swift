@@ -21,10 +21,10 @@ public struct ListSlice: Sendable {
 /// Writes list slices into the KV store on its own thread and connection, so reading
 /// and applying events go on while the KV store absorbs the writes.
 ///
-/// Guarantees: slices are written in the order submitted; each list is replaced inside a
-/// MULTI/EXEC block (one RESTORE of a ready listpack where the server takes it, else DEL
-/// then ZADD; the index updated in the same block), so a
-/// reader sees the old list or the new one, never a mix; `submit` blocks while
+/// Guarantees: slices are written in the order submitted; each list is replaced
+/// atomically (one RESTORE of a ready listpack where the server takes it, else DEL then
+/// ZADD in a MULTI/EXEC block of that key), so a reader sees the old list or the new one,
+/// never a mix; the index sets follow their lists in the same pipeline; `submit` blocks while
 /// `capacity` slices are waiting (back-pressure); a write that fails after the client's
 /// retries is reported by the next `submit` or `waitUntilIdle`.
 public final class ListWriter: Sendable {
@@ -135,7 +135,7 @@ public final class ListWriter: Sendable {
         shared.condition.unlock()
     }
 
-    private static let listsPerTransaction = 256
+    private static let listsPerIndexUpdate = 256
 
     /// Whether the server loads ``SortedSetDump`` payloads: Redis ≥ 7.0 or Valkey, and
     /// RESTORE allowed (probed on a scratch key).
@@ -152,7 +152,9 @@ public final class ListWriter: Sendable {
     }
 
     /// Writes a slice. With `restores`, a list small enough to be a listpack is written
-    /// with one RESTORE of a payload built here (see ``SortedSetDump``), else DEL + ZADD.
+    /// with one RESTORE of a payload built here (see ``SortedSetDump``), else DEL + ZADD in
+    /// a MULTI/EXEC block of that one key. Every atomic step touches one key, so the writes
+    /// work unchanged on a Redis Cluster (the index sets are updated after their lists).
     private static func write(_ slice: ListSlice, store: StateStore, restores: Bool) throws {
         let keys = store.keys
         let prefix = Array(keys.listPrefix(slice.family).utf8)
@@ -161,8 +163,7 @@ public final class ListWriter: Sendable {
         var round: [RedisCommand] = []
         var start = 0
         while start < slice.lists.count {
-            let end = min(slice.lists.count, start + listsPerTransaction)
-            round.append(RedisCommand("MULTI"))
+            let end = min(slice.lists.count, start + listsPerIndexUpdate)
             var added = RedisCommand("SADD", indexKey), removed = RedisCommand("SREM", indexKey)
             for (entity, neighbours) in slice.lists[start..<end] {
                 let id = entityNames[Int(entity)]
@@ -173,8 +174,8 @@ public final class ListWriter: Sendable {
                     added.append(string: id)
                     continue
                 }
-                round.append(RedisCommand(arguments: [Array("DEL".utf8), key]))
                 if neighbours.isEmpty {
+                    round.append(RedisCommand(arguments: [Array("DEL".utf8), key]))
                     removed.append(string: id)
                 } else {
                     var zadd = RedisCommand(arguments: [Array("ZADD".utf8), key])
@@ -183,13 +184,15 @@ public final class ListWriter: Sendable {
                         zadd.append(string: String(n.score))
                         zadd.append(string: names[Int(n.index)])
                     }
+                    round.append(RedisCommand("MULTI"))
+                    round.append(RedisCommand(arguments: [Array("DEL".utf8), key]))
                     round.append(zadd)
+                    round.append(RedisCommand("EXEC"))
                     added.append(string: id)
                 }
             }
             if added.arguments.count > 2 { round.append(added) }
             if removed.arguments.count > 2 { round.append(removed) }
-            round.append(RedisCommand("EXEC"))
             start = end
         }
         if !round.isEmpty { try store.writeTransactions(round) }
