@@ -38,7 +38,7 @@ struct KVOptions: ParsableArguments {
 func openStore(_ job: JobSpec.Resolved, shutdown: ShutdownSignal, retryForever: Bool) throws -> (KVHandle, StateStore) {
     let retry = retryForever ? RetryPolicy.default : RetryPolicy(maxElapsed: .seconds(10))
     let handle = try KVHandle.open(job.location, retry: retry, shouldGiveUp: { shutdown.isRequested })
-    return (handle, StateStore(client: handle.client, keys: job.keys))
+    return (handle, StateStore(client: handle.client, keys: job.keys, worker: job.configuration.workers.index))
 }
 
 /// How input lines are read.

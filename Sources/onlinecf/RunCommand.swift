@@ -56,6 +56,12 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 (default: not served).")
     var metrics: String?
 
+    @Option(name: .long, help: "Workers sharing this job (default: 1). Each reads the events of the users it owns (a kafka: source: the partitions p with p mod N = --worker; other sources: users whose id hashes to it), applies every worker's events from the KV store, and writes the lists of the ids it owns. See the README's 'Several workers'.")
+    var workers: Int?
+
+    @Option(name: .long, help: "This worker's number, 0 to --workers minus 1 (default: 0).")
+    var worker: Int?
+
     @Flag(name: .long, inversion: .prefixedNo, help: "Progress line on stderr (default: when stderr is a terminal).")
     var progress: Bool = isTerminal(2)
 
@@ -66,6 +72,8 @@ struct Run: ParsableCommand {
         cli.metrics = metrics
         cli.swingRebuildEvery = swingRebuildEvery
         cli.source = source
+        cli.workers = workers
+        cli.worker = worker
         if follow { cli.follow = true }
         var job = try resolveJob(file: jobFile, overrides: cli)
         job.configuration.showProgress = progress
@@ -190,7 +198,8 @@ func runJob(_ job: JobSpec.Resolved, fd: Int32) throws {
         if let server { stderrLine("metrics: \(server.url)") }
         let streamJob = try StreamJob(configuration: job.configuration, store: store, shutdown: shutdown, metrics: metrics)
         let source = try EventSources.make(job.configuration.source, follow: job.configuration.follow, endpoint: store.client.endpoint,
-                                           namespace: job.keys.namespace, shutdown: shutdown, stdinDescriptor: fd)
+                                           namespace: job.keys.namespace, shutdown: shutdown, stdinDescriptor: fd,
+                                           workers: job.configuration.workers)
         let summary = try streamJob.run(source: source)
         stderrLine(summary.text)
     }

@@ -104,7 +104,7 @@ final class MockKafka {
     static func metaField(_ redis: TestRedis, _ namespace: String, _ field: String) throws -> String? {
         let client = RedisClient(endpoint: redis.server.endpoint)
         defer { client.close() }
-        return try client.execute(RedisCommand("HGET", "\(namespace):meta", field)).string
+        return try client.execute(RedisCommand("HGET", "\(namespace):{\(namespace)/0}:meta", field)).string
     }
 
     /// A topic of two partitions, read by a job SIGKILLed ten times at random points and

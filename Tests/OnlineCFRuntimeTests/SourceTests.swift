@@ -98,7 +98,7 @@ import OnlineCFTestSupport
         let redis = try TestRedis()
         let client = RedisClient(endpoint: redis.server.endpoint)
         func position() throws -> String? {
-            let fields = try client.execute(RedisCommand("HGETALL", "f:meta")).array?.compactMap(\.string) ?? []
+            let fields = try client.execute(RedisCommand("HGETALL", "f:{f/0}:meta")).array?.compactMap(\.string) ?? []
             guard let k = fields.firstIndex(where: { $0.hasPrefix("source:file:") }), k + 1 < fields.count else { return nil }
             return fields[k + 1]
         }
@@ -178,7 +178,7 @@ import OnlineCFTestSupport
         let ids = (own.array?.first?.array?[1].array ?? []).compactMap { $0.array?.first?.string }
         #expect(ids.count == 2)
         // Pretend a run committed the first entry and died before acknowledging it.
-        try client.execute(RedisCommand("HSET", "ocf:meta", "source:redis-stream:ev?group=g", ids[0]))
+        try client.execute(RedisCommand("HSET", "ocf:{ocf/0}:meta", "source:redis-stream:ev?group=g", ids[0]))
         try client.execute(RedisCommand("XREADGROUP", "GROUP", "g", "dead", "COUNT", "1", "STREAMS", "ev", ">"))
         let result = try onlinecf(["run", "--redis", redis.url, "--source", "redis-stream:ev?group=g&min-idle=0", "--algos", "itemcf", "--no-progress"])
         #expect(result.stderr.contains("lines read: 3 "), "\(result.stderr)")

@@ -1,4 +1,4 @@
-/// The names of every key OnlineCF writes, version 1. This is a public interface
+/// The names of every key OnlineCF writes, version 2. This is a public interface
 /// (documented in the README's "Key schema"): readers in any language rely on it.
 ///
 /// | key | type | holds |
@@ -14,14 +14,19 @@
 /// | `{ns}:items:status` | hash | item → `hidden` or `deleted` (absent: active) |
 /// | `{ns}:items:expires` | hash | item → expiry, Unix milliseconds |
 /// | `{ns}:items:rev` | string | counter bumped by every status or expiry change |
-/// | `{ns}:meta` | hash | schema version, parameters, progress of the state |
-/// | `{ns}:log` | hash | chunk number → packed events (internal: the durable state) |
-/// | `{ns}:admission` | string | the frequency-admission sketch (internal, with `--admit-after`) |
+/// | `{ns}:{{ns}/{w}}:meta` | hash | worker `w`'s schema version, parameters, progress |
+/// | `{ns}:{{ns}/{w}}:log` | hash | worker `w`'s chunk number → packed events (internal: the durable state) |
+/// | `{ns}:{{ns}/{w}}:admission` | string | worker `w`'s frequency-admission sketch (internal, with `--admit-after`) |
 ///
 /// Ids are written as their raw UTF-8 bytes; an id may contain `:` (the id is always
 /// the part after the algorithm's prefix).
+///
+/// The state keys of a worker carry the Redis Cluster hash tag `{ns/w}` (literal braces,
+/// e.g. `demo:{demo/0}:meta`), so that one worker's commit — its log chunk, meta and
+/// sketch in one MULTI/EXEC — touches one hash slot. Every other write touches one key.
+/// A single job is worker 0. Version 1 named them `{ns}:meta`, `{ns}:log`, `{ns}:admission`.
 public struct KeySchema: Sendable, Hashable {
-    public static let version = 1
+    public static let version = 2
     public let namespace: String
 
     /// Namespaces are 1–64 characters of `A–Z a–z 0–9 _ . -`, so they never need
@@ -36,13 +41,19 @@ public struct KeySchema: Sendable, Hashable {
         self.namespace = namespace
     }
 
-    public var meta: String { "\(namespace):meta" }
-    public var log: String { "\(namespace):log" }
+    /// The hash tag shared by worker `worker`'s state keys: `{ns/w}`.
+    public func stateTag(worker: Int) -> String { "{\(namespace)/\(worker)}" }
+    /// Worker `worker`'s meta hash (schema version, parameters, progress).
+    public func meta(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):meta" }
+    /// Worker `worker`'s event log (internal).
+    public func log(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):log" }
+    /// The frequency-admission sketch of worker `worker`, committed with its log (internal).
+    public func admissionSketch(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):admission" }
+    /// Where key schema version 1 kept the meta hash: a namespace holding it needs a reset.
+    public var versionOneMeta: String { "\(namespace):meta" }
     public var itemAuthors: String { "\(namespace):items:author" }
     public func index(_ algorithm: Algorithm) -> String { index(.algorithm(algorithm)) }
     public func index(_ family: ListFamily) -> String { "\(namespace):index:\(family.name)" }
-    /// The frequency-admission sketch, committed with the state (internal).
-    public var admissionSketch: String { "\(namespace):admission" }
     public var itemStatus: String { "\(namespace):items:status" }
     public var itemExpires: String { "\(namespace):items:expires" }
     public var itemRevision: String { "\(namespace):items:rev" }

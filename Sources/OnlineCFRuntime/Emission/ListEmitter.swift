@@ -21,6 +21,10 @@ public struct EmissionStats: Sendable {
 /// whose content equals the one last written is skipped. The last slice records how many
 /// log chunks the lists reflect.
 ///
+/// With several workers, an emitter writes only the lists of the ids its worker owns
+/// (``WorkerAssignment/owns(_:)``); every worker applies every event, so the lists an owner
+/// writes are those a job alone would write.
+///
 /// Intermediate emissions are `full: false` (touched entities only); the final one at
 /// the end of input or shutdown is `full: true`, so that afterwards every list equals its
 /// formula (see ``CooccurrenceCounter/changedEntities(normalised:full:)``).
@@ -42,8 +46,13 @@ public final class ListEmitter {
     public private(set) var isEmitting = false
     /// Lists per slice.
     public var listsPerSlice = 4096
+    /// Which ids' lists this emitter writes: those its worker owns (all for a job alone).
+    public let workers: WorkerAssignment
 
-    public init(writer: ListWriter) { self.writer = writer }
+    public init(writer: ListWriter, workers: WorkerAssignment = .single) {
+        self.writer = writer
+        self.workers = workers
+    }
 
     private static let emptyFingerprint: UInt64 = 1
 
@@ -66,7 +75,12 @@ public final class ListEmitter {
     /// Starts an emission of the lists changed since the last one.
     public func begin(_ model: inout CFModel, full: Bool, logChunks: Int) {
         precondition(!isEmitting)
-        work = model.changedEntities(full: full).filter { !$0.1.isEmpty }
+        work = model.changedEntities(full: full).compactMap { family, entities in
+            guard workers.isShared else { return entities.isEmpty ? nil : (family, entities) }
+            let names = model.names(for: family.entityKind)
+            let owned = entities.filter { workers.owns(names[Int($0)]) }
+            return owned.isEmpty ? nil : (family, owned)
+        }
         model.clearChanges(full: full)
         if let r = model.parameters.recall, composer == nil { composer = U2I2IComposer(blend: r.blend, options: r.options) }
         recallCache.removeAll()

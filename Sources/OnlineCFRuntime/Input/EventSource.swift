@@ -1,3 +1,4 @@
+import OnlineCFCore
 import OnlineCFKV
 
 /// One input line handed by an ``EventSource`` to the job. The bytes are valid only
@@ -83,6 +84,10 @@ public protocol EventSource: AnyObject {
     /// Messages in the source after the position, when the source knows (Kafka: the
     /// partitions' high watermarks minus the position); nil otherwise. Cheap: read every loop turn.
     var lag: Int64? { get }
+    /// True when the source delivers only this worker's share of a shared job's input
+    /// (Kafka: its partitions); false when every worker reads all of it and keeps the
+    /// events of the users it owns.
+    var readsOwnShare: Bool { get }
 }
 
 extension EventSource {
@@ -91,6 +96,7 @@ extension EventSource {
     public func didCommit() throws {}
     public var report: String? { nil }
     public var lag: Int64? { nil }
+    public var readsOwnShare: Bool { false }
 }
 
 /// Where a job reads its input, as given by `--source` or the job file's `source`:
@@ -163,7 +169,7 @@ public enum EventSources {
     ///   - namespace: names the default stream consumer.
     ///   - stdinDescriptor: the descriptor standard input means (a batch passes its file).
     public static func make(_ spec: SourceSpec, follow: Bool, endpoint: RedisEndpoint, namespace: String,
-                            shutdown: ShutdownSignal, stdinDescriptor: Int32 = 0) throws -> any EventSource {
+                            shutdown: ShutdownSignal, stdinDescriptor: Int32 = 0, workers: WorkerAssignment = .single) throws -> any EventSource {
         switch spec {
         case .stdin:
             return StdinSource(fileDescriptor: stdinDescriptor)
@@ -175,7 +181,7 @@ public enum EventSources {
                                      minIdle: minIdle, follow: follow)
         case .kafka(let brokers, let topic, let group, let config):
             return try KafkaSource(brokers: brokers, topic: topic, group: group, config: config, follow: follow,
-                                   shouldStop: { shutdown.isRequested })
+                                   workers: workers, shouldStop: { shutdown.isRequested })
         }
     }
 }

@@ -1,3 +1,4 @@
+import OnlineCFCore
 import CRdKafka
 import Foundation
 
@@ -24,6 +25,8 @@ public final class KafkaSource: EventSource {
     public let topic: String
     public let group: String
     public let follow: Bool
+    /// The job's workers: this source reads the partitions `p` with `p mod count == index`.
+    public let workers: WorkerAssignment
     /// Longest a poll waits, in milliseconds.
     public let pollMillis: Int32 = 200
 
@@ -54,8 +57,9 @@ public final class KafkaSource: EventSource {
 
     /// Creates the consumer; nothing is read before ``open(at:)``.
     public init(brokers: String, topic: String, group: String, config: [String: String] = [:], follow: Bool,
-                shouldStop: @escaping () -> Bool = { false }) throws {
+                workers: WorkerAssignment = .single, shouldStop: @escaping () -> Bool = { false }) throws {
         self.brokers = brokers
+        self.workers = workers
         self.topic = topic
         self.group = group
         self.follow = follow
@@ -105,6 +109,9 @@ public final class KafkaSource: EventSource {
 
     public var identity: String? { "kafka:" + topic }
 
+    /// Partitions split the input: a topic keyed by user gives each worker its users.
+    public var readsOwnShare: Bool { workers.isShared }
+
     public var position: String? {
         next.isEmpty ? nil : next.keys.sorted().map { "p\($0)=\(next[$0]!)" }.joined(separator: ",")
     }
@@ -131,7 +138,10 @@ public final class KafkaSource: EventSource {
             next = offsets
             groupCommitted = offsets
         }
-        partitions = try fetchPartitions()
+        partitions = try fetchPartitions().filter { Int($0) % workers.count == workers.index }
+        guard !partitions.isEmpty else {
+            throw RuntimeError("Kafka topic \(topic) has fewer partitions than workers: worker \(workers) has none to read. Add partitions or run fewer workers.")
+        }
         guard let list = rd_kafka_topic_partition_list_new(Int32(partitions.count)) else {
             throw RuntimeError("out of memory creating a Kafka partition list")
         }

@@ -47,6 +47,9 @@ public struct JobSpec: Sendable, Equatable {
     public var admitAfter: Int?
     public var hotUserLimit: Int?
     public var hotUserWindow: String?
+    /// Workers sharing the job (`workers`), and this process's number (`worker`).
+    public var workers: Int?
+    public var worker: Int?
     /// Where each field came from, for error messages: field path → line of the job file.
     public var lines: [String: Int] = [:]
     /// Problems found while reading the job file, reported by ``resolve()`` with the rest.
@@ -66,7 +69,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.metrics)
         take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
         take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
-        take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow)
+        take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow); take(\.workers); take(\.worker)
         return r
     }
 
@@ -118,6 +121,20 @@ public struct JobSpec: Sendable, Equatable {
             problem("columns", "Kafka messages of format inter carry no header: name the columns (e.g. user,item,ignore,ts), or use --format tsv")
         }
         c.deadLetterPath = deadLetter
+        let workerCount = workers ?? 1, workerIndex = worker ?? 0
+        if !(1...1024).contains(workerCount) {
+            problem("workers", "\(workerCount) is out of range: use 1 to 1024")
+        } else if let assignment = WorkerAssignment(count: workerCount, index: workerIndex) {
+            c.workers = assignment
+            if assignment.isShared {
+                if c.mode != .stream { problem("workers", "a \(c.mode == .batch ? "batch" : "rebuild") job runs as one worker: leave workers out") }
+                if case .redisStream = c.source {
+                    problem("source", "several workers cannot split a Redis Stream's consumer group by user: use a Kafka topic keyed by user (kafka:…), or a file source every worker reads")
+                }
+            }
+        } else {
+            problem("worker", "\(workerIndex) is out of range: use 0 to \(workerCount - 1) (workers: \(workerCount))")
+        }
         if let metrics {
             let parts = metrics.split(separator: ":", omittingEmptySubsequences: false)
             if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) { c.metricsAddress = metrics } else {

@@ -31,6 +31,9 @@ public struct JobConfiguration: Sendable {
     public var metricsAddress: String? = nil
     /// Show a progress line on stderr (default: when stderr is a terminal).
     public var showProgress = false
+    /// Which worker of the job this process is (`--workers`, `--worker`): it reads the
+    /// events of the users it owns, applies every worker's, and writes the lists it owns.
+    public var workers = WorkerAssignment.single
 
     public init() {}
 }
@@ -61,6 +64,9 @@ public struct RunSummary: Sendable {
     public var freshness = WeightedPercentiles()
     /// Events left out by the hot-user guard, and before admission.
     public var hotUserEvents = 0, eventsBeforeAdmission = 0
+    /// A shared job: events of users other workers own (left to them), and events of the
+    /// peers' committed log chunks applied here.
+    public var peerEvents = 0, peerEventsApplied = 0
     /// Peak resident memory of this process (Linux `VmHWM`), in bytes, if known.
     public var peakResidentBytes: Int?
 
@@ -91,6 +97,9 @@ public struct RunSummary: Sendable {
         if let peak = peakResidentBytes { lines.append("peak RSS: \(peak / (1 << 20)) MiB") }
         if hotUserEvents > 0 || eventsBeforeAdmission > 0 {
             lines.append("left out: \(hotUserEvents) events of hot users, \(eventsBeforeAdmission) events before admission")
+        }
+        if peerEvents > 0 || peerEventsApplied > 0 {
+            lines.append("other workers: \(peerEvents) events of their users left to them, \(peerEventsApplied) events of their logs applied")
         }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if let sourceReport { lines.append(sourceReport) }

@@ -17,6 +17,11 @@ import OnlineCFKV
 /// - A malformed line is reported and counted, and the run goes on.
 /// - When the KV store is unreachable the client retries with back-off; reading stops
 ///   meanwhile (back-pressure) and nothing read is dropped.
+/// - With several workers (``JobConfiguration/workers``), each logs only the events of
+///   the users it owns (its share of the input) and also applies every peer's committed
+///   log chunks, so each holds the whole model; it writes the lists of the ids it owns.
+///   At the end of its input it marks that in its meta and goes on applying peers' chunks
+///   until every peer has ended, then emits: its lists then equal a job alone's.
 public final class StreamJob {
     public let configuration: JobConfiguration
     public let store: StateStore
@@ -53,7 +58,7 @@ public final class StreamJob {
         self.store = store
         self.shutdown = shutdown
         self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, shouldGiveUp: { [shutdown] in shutdown.isRequested })
-        self.emitter = ListEmitter(writer: writer)
+        self.emitter = ListEmitter(writer: writer, workers: configuration.workers)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
         self.model = CFModel(parameters: configuration.parameters)
         self.moderation = ModerationSync(store: store)
@@ -90,20 +95,34 @@ public final class StreamJob {
         summary.resumedAt = try source.open(at: source.identity.flatMap { meta.sourcePositions[$0] })
         var nextProgress = clock.now + .seconds(1)
         let streaming = configuration.mode == .stream
+        let shared = configuration.workers.isShared
+        var inputEnded = false
         reading: while !shutdown.isRequested {
-            var ready = true
-            if streaming {
-                let untilEmit = max(0, (nextEmit - clock.now).milliseconds)
-                ready = source.waitReadable(timeoutMillis: Int32(min(250, untilEmit)))
-            }
-            if ready {
-                let eventsBefore = summary.events
-                let status = try source.read(maxLines: 65_536) { line in self.handle(line) }
-                if summary.events > eventsBefore { unassigned.append((clock.now, summary.events - eventsBefore)) }
-                if case .endOfInput = status { break reading }
-                if let problem = decoder.headerProblem {
-                    throw RuntimeError("\(headerLocation): \(problem). Pass --columns to name the columns, or use --format tsv")
+            if inputEnded {
+                // A shared job's input is over: wait for the peers' ends, applying their chunks.
+                if try applyPeerChunks() { break reading }
+                Thread.sleep(forTimeInterval: 0.05)
+            } else {
+                var ready = true
+                if streaming {
+                    let untilEmit = max(0, (nextEmit - clock.now).milliseconds)
+                    ready = source.waitReadable(timeoutMillis: Int32(min(shared ? 50 : 250, untilEmit)))
                 }
+                if ready {
+                    let eventsBefore = summary.events
+                    let status = try source.read(maxLines: 65_536) { line in self.handle(line) }
+                    if summary.events > eventsBefore { unassigned.append((clock.now, summary.events - eventsBefore)) }
+                    if case .endOfInput = status {
+                        guard shared else { break reading }
+                        try commit()
+                        try store.markInputEnded(true)
+                        inputEnded = true
+                    }
+                    if let problem = decoder.headerProblem {
+                        throw RuntimeError("\(headerLocation): \(problem). Pass --columns to name the columns, or use --format tsv")
+                    }
+                }
+                if shared { _ = try applyPeerChunks() }
             }
             if pending.count >= configuration.eventsPerChunk || source.wantsCommit { try commit() }
             let now = clock.now
@@ -131,7 +150,9 @@ public final class StreamJob {
             }
         }
         try commit()
-        if configuration.mode == .batch { try rebuildSwing() }
+        // A batch, and a shared job (whose workers applied events in different orders),
+        // end with Swing exact.
+        if configuration.mode == .batch || shared { try rebuildSwing() }
         try finalEmission()
         if configuration.showProgress { progress(since: start); FileHandle.standardError.write(Data("\n".utf8)) }
         return finish(start: start, commandsBefore: commandsBefore)
@@ -182,6 +203,10 @@ public final class StreamJob {
         }
         switch decoder.decode(line.bytes, lineNumber: number) {
         case .event(let event):
+            if filtersUsers && !configuration.workers.owns(event.user) {
+                summary.peerEvents += 1
+                return
+            }
             summary.events += 1
             if let applied = model.apply(event) {
                 pending.append(applied)
@@ -203,6 +228,8 @@ public final class StreamJob {
         let started = clock.now
         defer { summary.restoreSeconds = (clock.now - started).seconds }
         meta = try store.loadMeta()
+        filtersUsers = configuration.workers.isShared && !source.readsOwnShare
+        if configuration.workers.isShared { return try restoreSharedState() }
         // Swing: replay up to the last rebuild point without increments, rebuild there,
         // then replay the rest with increments, as the original run did. A batch never
         // increments: it rebuilds at the end.
@@ -223,6 +250,55 @@ public final class StreamJob {
         // A replayable source resumes at its committed position instead.
         if configuration.resume && source.identity == nil { skipLines = meta.inputLinesCommitted }
         meta.inputLinesCommitted = 0
+        try restoreTables()
+    }
+
+    /// Restores a shared job's worker: replays its own log and every peer's (users are
+    /// disjoint between logs, so the order between logs does not matter), rebuilds Swing
+    /// exactly, and marks every list changed: the first emission rewrites the lists this
+    /// worker owns (the emitted-chunk marks of one log do not say what the others' did).
+    private func restoreSharedState() throws {
+        if meta.inputEnded { try store.markInputEnded(false) }
+        model.setSwingIncremental(false)
+        try store.forEachLogChunk(count: meta.logChunks) { _, events in
+            for event in events { model.apply(event, replaying: true) }
+            summary.replayedEvents += events.count
+        }
+        _ = try applyPeerChunks()
+        if model.swing != nil { model.rebuildSwing() }
+        model.setSwingIncremental(true)
+        if meta.logChunks > 0 || peerChunks.contains(where: { $0 > 0 }) { model.markAllChanged() }
+        if configuration.resume && source.identity == nil { skipLines = meta.inputLinesCommitted }
+        meta.inputLinesCommitted = 0
+        try restoreTables()
+    }
+
+    /// Applies the peers' log chunks committed since the last call (a shared job; nothing
+    /// otherwise). Returns true when every peer has marked the end of its input and all of
+    /// its chunks are applied.
+    @discardableResult
+    private func applyPeerChunks() throws -> Bool {
+        let workers = configuration.workers
+        guard workers.isShared else { return true }
+        if peerChunks.isEmpty { peerChunks = Array(repeating: 0, count: workers.count) }
+        let progress = try store.progress(ofWorkers: 0..<workers.count)
+        var allEnded = true
+        for peer in workers.peers {
+            let (chunks, ended) = progress[peer]
+            if chunks > peerChunks[peer] {
+                try store.forEachLogChunk(worker: peer, from: peerChunks[peer], count: chunks) { _, events in
+                    for event in events { model.apply(event, replaying: true) }
+                    summary.peerEventsApplied += events.count
+                }
+                peerChunks[peer] = chunks
+            }
+            if !ended { allEnded = false }
+        }
+        return allEnded
+    }
+
+    /// The admission sketch, the item table and item statuses.
+    private func restoreTables() throws {
         if model.admissionSketch != nil, let bytes = try store.loadAdmissionSketch() {
             guard let sketch = CountMinSketch(bytes: bytes) else {
                 throw RuntimeError("the admission sketch of namespace '\(store.keys.namespace)' has an unexpected size; 'onlinecf reset' and backfill")
@@ -262,6 +338,10 @@ public final class StreamJob {
         pending.removeAll(keepingCapacity: true)
     }
     private var linesAtLastCommit = 0
+    /// A shared job: log chunks of each peer applied so far (own entry unused).
+    private var peerChunks: [Int] = []
+    /// A shared job whose source delivers all of the input: keep only owned users' events.
+    private var filtersUsers = false
     /// Lines `--resume` skips.
     private var skipLines = 0
 

@@ -24,25 +24,38 @@ public struct StateMeta: Sendable, Equatable {
     /// `source:{identity}`, such as `source:file:/data/events`): where the committed state
     /// ends in that source.
     public var sourcePositions: [String: String] = [:]
+    /// Set (field `input_ended`) when the worker reached the end of its input and committed
+    /// everything it read; cleared when it starts again. Workers of a shared job wait for
+    /// every peer's mark before their final emission.
+    public var inputEnded = false
 }
 
 /// The durable home of a namespace in the KV store: the event log that rebuilds the
-/// state, the emitted lists and their indexes, the item table. Every write is a
-/// MULTI/EXEC block whose effect is idempotent, so the client may resend it after a
-/// connection loss without double counting.
+/// state, the emitted lists and their indexes, the item table. Every write is
+/// idempotent (a MULTI/EXEC block, or one command), so the client may resend it after a
+/// connection loss without double counting, and touches one hash slot, so it runs
+/// unchanged on a Redis Cluster.
+///
+/// A store writes the state of one worker (``worker``; 0 for a job that runs alone) and
+/// reads any worker's.
 public final class StateStore {
     public let client: RedisClient
     public let keys: KeySchema
+    /// The worker whose state this store commits.
+    public let worker: Int
 
-    public init(client: RedisClient, keys: KeySchema) {
+    public init(client: RedisClient, keys: KeySchema, worker: Int = 0) {
         self.client = client
         self.keys = keys
+        self.worker = worker
     }
 
     // MARK: meta
 
-    public func loadMeta() throws -> StateMeta {
-        let reply = try client.execute(RedisCommand("HGETALL", keys.meta))
+    /// Reads a worker's meta (default: this store's worker). Throws when the namespace
+    /// holds another key schema version.
+    public func loadMeta(worker: Int? = nil) throws -> StateMeta {
+        let reply = try client.execute(RedisCommand("HGETALL", keys.meta(worker: worker ?? self.worker)))
         var fields: [String: String] = [:]
         let items = reply.array ?? []
         var i = 0
@@ -60,23 +73,43 @@ public final class StateStore {
         meta.inputLinesCommitted = fields["input_lines_committed"].flatMap { Int($0) } ?? 0
         meta.eventsCommitted = fields["events_committed"].flatMap { Int($0) } ?? 0
         meta.swingRebuildChunk = fields["swing_rebuild_chunk"].flatMap { Int($0) } ?? 0
+        meta.inputEnded = fields["input_ended"] == "1"
         for (field, value) in fields where field.hasPrefix("source:") {
             meta.sourcePositions[String(field.dropFirst("source:".count))] = value
         }
-        if let schema = meta.schema, schema != KeySchema.version {
-            throw RuntimeError("namespace '\(keys.namespace)' holds key schema version \(schema); this build reads version \(KeySchema.version). Use another --namespace, or 'onlinecf reset' to start over.")
+        var schema = meta.schema
+        if schema == nil, (try client.execute(RedisCommand("EXISTS", keys.versionOneMeta)).int ?? 0) > 0 { schema = 1 }
+        if let schema, schema != KeySchema.version {
+            throw RuntimeError("namespace '\(keys.namespace)' holds key schema version \(schema); this build reads version \(KeySchema.version). Use another --namespace, or 'onlinecf reset' and backfill with 'onlinecf batch'.")
         }
         return meta
     }
 
+    /// Every worker's committed log length and end-of-input mark, in one round trip.
+    public func progress(ofWorkers workers: Range<Int>) throws -> [(logChunks: Int, inputEnded: Bool)] {
+        let replies = try client.pipeline(workers.map { RedisCommand("HMGET", keys.meta(worker: $0), "log_chunks", "input_ended") })
+        return replies.map { reply in
+            let fields = reply.array ?? []
+            return (fields.first?.string.flatMap { Int($0) } ?? 0, fields.count > 1 && fields[1].string == "1")
+        }
+    }
+
+    /// Sets or clears this worker's end-of-input mark.
+    public func markInputEnded(_ ended: Bool) throws {
+        let key = keys.meta(worker: worker)
+        _ = try client.execute(ended ? RedisCommand("HSET", key, "input_ended", "1") : RedisCommand("HDEL", key, "input_ended"))
+    }
+
     // MARK: event log
 
-    /// Reads every committed chunk in order and hands its events to `body`.
-    public func forEachLogChunk(count: Int, _ body: (_ chunk: Int, [Event]) throws -> Void) throws {
-        var next = 0
+    /// Reads the committed chunks `from..<count` of a worker's log (default: this store's
+    /// worker) in order and hands their events to `body`.
+    public func forEachLogChunk(worker: Int? = nil, from: Int = 0, count: Int, _ body: (_ chunk: Int, [Event]) throws -> Void) throws {
+        let logKey = keys.log(worker: worker ?? self.worker)
+        var next = from
         while next < count {
             let end = min(count, next + 64)
-            let replies = try client.pipeline((next..<end).map { RedisCommand("HGET", keys.log, String($0)) })
+            let replies = try client.pipeline((next..<end).map { RedisCommand("HGET", logKey, String($0)) })
             for (offset, reply) in replies.enumerated() {
                 let chunk = next + offset
                 guard let bytes = reply.bytes else {
@@ -94,7 +127,7 @@ public final class StateStore {
     /// same MULTI/EXEC.
     public func commitChunk(number: Int, events: [Event], meta: StateMeta, parameters: String,
                             source: (identity: String, position: String)? = nil, admissionSketch: [UInt8]? = nil) throws {
-        var hset = RedisCommand("HSET", keys.meta, "schema", String(KeySchema.version), "parameters", parameters)
+        var hset = RedisCommand("HSET", keys.meta(worker: worker), "schema", String(KeySchema.version), "parameters", parameters)
         hset.append(string: "log_chunks"); hset.append(string: String(meta.logChunks))
         hset.append(string: "lines_committed"); hset.append(string: String(meta.linesCommitted))
         hset.append(string: "input_lines_committed"); hset.append(string: String(meta.inputLinesCommitted))
@@ -102,13 +135,13 @@ public final class StateStore {
         if let source { hset.append(string: "source:" + source.identity); hset.append(string: source.position) }
         var commands = [RedisCommand("MULTI")]
         if !events.isEmpty {
-            var log = RedisCommand("HSET", keys.log, String(number))
+            var log = RedisCommand("HSET", keys.log(worker: worker), String(number))
             log.append(bytes: EventLogCodec.encode(events))
             commands.append(log)
         }
         commands.append(hset)
         if let admissionSketch {
-            var set = RedisCommand("SET", keys.admissionSketch)
+            var set = RedisCommand("SET", keys.admissionSketch(worker: worker))
             set.append(bytes: admissionSketch)
             commands.append(set)
         }
@@ -118,18 +151,18 @@ public final class StateStore {
 
     /// The admission sketch committed with the state, if any.
     public func loadAdmissionSketch() throws -> [UInt8]? {
-        try client.execute(RedisCommand("GET", keys.admissionSketch)).bytes
+        try client.execute(RedisCommand("GET", keys.admissionSketch(worker: worker))).bytes
     }
 
     /// Records that Swing was rebuilt exactly after `chunks` log chunks.
     public func markSwingRebuild(chunks: Int) throws {
-        _ = try client.execute(RedisCommand("HSET", keys.meta, "swing_rebuild_chunk", String(chunks)))
+        _ = try client.execute(RedisCommand("HSET", keys.meta(worker: worker), "swing_rebuild_chunk", String(chunks)))
     }
 
     /// Records that the lists reflect every chunk below `emittedChunks` (all lists when
     /// `full`, touched ones otherwise).
     public func markEmitted(emittedChunks: Int, full: Bool, atMillis: Int64) throws {
-        var command = RedisCommand("HSET", keys.meta, "emitted_chunks", String(emittedChunks), "emitted_at_ms", String(atMillis))
+        var command = RedisCommand("HSET", keys.meta(worker: worker), "emitted_chunks", String(emittedChunks), "emitted_at_ms", String(atMillis))
         if full { command.append(string: "full_emitted_chunks"); command.append(string: String(emittedChunks)) }
         _ = try client.execute(command)
     }
@@ -255,16 +288,15 @@ public final class StateStore {
         }
     }
 
-    /// Applies item updates in MULTI/EXEC blocks of 1000, bumping the revision counter in
-    /// each block that changes a status or an expiry (so running jobs notice).
+    /// Applies item updates (one command per field, pipelined in batches of 1000), then
+    /// bumps the revision counter once if any status or expiry changed — after the
+    /// updates' replies arrived, so a job that sees the new revision reads the new rows.
     public func setItems(_ updates: [ItemUpdate]) throws {
-        var commands: [RedisCommand] = []
+        var moderated = false
         var start = 0
         while start < updates.count {
-            let batch = updates[start..<min(updates.count, start + 1000)]
-            commands.append(RedisCommand("MULTI"))
-            var moderated = false
-            for u in batch {
+            var commands: [RedisCommand] = []
+            for u in updates[start..<min(updates.count, start + 1000)] {
                 if let a = u.author { commands.append(RedisCommand("HSET", keys.itemAuthors, u.item, a)) }
                 if let st = u.status {
                     moderated = true
@@ -275,11 +307,10 @@ public final class StateStore {
                     commands.append(e.map { RedisCommand("HSET", keys.itemExpires, u.item, String($0)) } ?? RedisCommand("HDEL", keys.itemExpires, u.item))
                 }
             }
-            if moderated { commands.append(RedisCommand("INCR", keys.itemRevision)) }
-            commands.append(RedisCommand("EXEC"))
+            try checkTransaction(try client.pipeline(commands), what: "updating the item table")
             start += 1000
         }
-        try checkTransaction(try client.pipeline(commands), what: "updating the item table")
+        if moderated { try checkTransaction([try client.send(RedisCommand("INCR", keys.itemRevision))], what: "updating the item table") }
     }
 
     /// Of `items`, those blocked at `nowMillis` (status hidden/deleted, or expired).
