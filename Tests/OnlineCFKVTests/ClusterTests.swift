@@ -156,6 +156,8 @@ func withTestCluster<T>(nodeCount: Int = 3, extraArguments: [String] = [], _ bod
                     == Array(repeating: .simpleString("OK"), count: 3))
             try migrate(cluster, slot: slot, keys: ["foo", "{foo}2"], from: 2, to: 0, finish: true)
             #expect(try client.execute(RedisCommand("GET", "foo")) == .bulkString(Array("1".utf8)))
+            #expect(client.redirectionsFollowed.moved == 1)
+            #expect(try client.masterEndpoints() == cluster.nodeEndpoints)
             let replies = try client.pipeline([
                 RedisCommand("SET", "foo", "10"), RedisCommand("GET", "bar"),
                 RedisCommand("MULTI"), RedisCommand("INCR", "{foo}2"), RedisCommand("EXEC"),
@@ -174,6 +176,8 @@ func withTestCluster<T>(nodeCount: Int = 3, extraArguments: [String] = [], _ bod
             try migrate(cluster, slot: slot, keys: ["foo", "{foo}2"], from: 0, to: 1, finish: true)
             let moved = try other.pipeline([RedisCommand("MULTI"), RedisCommand("GET", "foo"), RedisCommand("EXEC")])
             #expect(moved.last == .array([.bulkString(Array("10".utf8))]))
+            #expect(other.redirectionsFollowed.moved == 1)
+            #expect(client.redirectionsFollowed.moved == 1)
         }
     }
 
@@ -185,7 +189,9 @@ func withTestCluster<T>(nodeCount: Int = 3, extraArguments: [String] = [], _ bod
             _ = try client.pipeline([RedisCommand("SET", "bar", "moved"), RedisCommand("SET", "{bar}stay", "here")])
             try migrate(cluster, slot: slot, keys: ["bar"], from: 0, to: 1, finish: false)
             #expect(try client.execute(RedisCommand("GET", "bar")) == .bulkString(Array("moved".utf8)))
+            #expect(client.redirectionsFollowed.ask == 1)
             #expect(try client.execute(RedisCommand("GET", "{bar}stay")) == .bulkString(Array("here".utf8)))
+            #expect(client.redirectionsFollowed.ask == 1)
             let replies = try client.pipeline([
                 RedisCommand("GET", "bar"), RedisCommand("GET", "{bar}stay"),
                 RedisCommand("MULTI"), RedisCommand("GET", "bar"), RedisCommand("EXEC"),
@@ -194,6 +200,8 @@ func withTestCluster<T>(nodeCount: Int = 3, extraArguments: [String] = [], _ bod
                 .bulkString(Array("moved".utf8)), .bulkString(Array("here".utf8)),
                 .simpleString("OK"), .simpleString("QUEUED"), .array([.bulkString(Array("moved".utf8))]),
             ])
+            #expect(client.redirectionsFollowed.ask == 3)
+            #expect(client.redirectionsFollowed.moved == 0)
             // The map was not changed by ASK: the slot still routes to node 0 first.
             #expect(try admin(cluster, 0).execute(RedisCommand("GET", "{bar}stay")) == .bulkString(Array("here".utf8)))
         }

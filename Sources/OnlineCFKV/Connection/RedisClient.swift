@@ -57,6 +57,8 @@ public final class RedisClient {
     private var commandsSentByClosedConnections = 0
     /// Commands the client sent for itself (detection, slot maps, ASKING).
     private var internalCommands = 0
+    /// Cluster redirections followed so far (for tests and diagnostics).
+    private(set) var redirectionsFollowed: (moved: Int, ask: Int, tryAgain: Int) = (0, 0, 0)
     /// Set while the server is unreachable: when the outage began, how many attempts
     /// failed, and the server named in the "unreachable" line.
     private var outage: (start: ContinuousClock.Instant, failedAttempts: Int, server: String)?
@@ -327,11 +329,14 @@ public final class RedisClient {
                     }
                     switch redirect {
                     case .moved(let slot, let host, let port):
+                        redirectionsFollowed.moved += 1
                         progress.movedHints.append((slot, redirectEndpoint(host: host, port: port, from: batch.node), batch.node))
                         progress.needsRefresh = true
                     case .ask(_, let host, let port):
+                        redirectionsFollowed.ask += 1
                         progress.askTargets[unit] = redirectEndpoint(host: host, port: port, from: batch.node)
                     case .tryAgain:
+                        redirectionsFollowed.tryAgain += 1
                         tryAgainWait = max(tryAgainWait, .milliseconds(25) * (1 << progress.redirects[unit]))
                     }
                     stillPending.append(unit)

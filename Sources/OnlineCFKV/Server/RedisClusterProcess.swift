@@ -173,6 +173,8 @@ public final class RedisClusterProcess: Sendable {
         let alreadyFormed = info0["cluster_known_nodes"] == String(count) && info0["cluster_slots_assigned"] == String(HashSlot.count)
         if !alreadyFormed {
             for (index, connection) in connections.enumerated() {
+                // Distinct epochs up front spare the nodes the epoch-collision rounds.
+                _ = try connection.send(RedisCommand("CLUSTER", "SET-CONFIG-EPOCH", index + 1))
                 let first = index * HashSlot.count / count
                 let last = (index + 1) * HashSlot.count / count - 1
                 let reply = try connection.send(RedisCommand("CLUSTER", "ADDSLOTSRANGE", first, last))
