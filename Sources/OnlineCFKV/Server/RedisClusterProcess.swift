@@ -21,7 +21,8 @@ import Darwin
 ///   `persistence`, starting again on the same directory restarts the same cluster
 ///   (same ports, node ids and slots; the ports are kept in `<directory>/ports`).
 /// - `stop()` stops every node and is idempotent; a directory `start` created itself
-///   (no `directory` given) is removed by `stop()`.
+///   (no `directory` given) is removed by `stop()`. `deinit` calls `stop()` (saving
+///   snapshots when persistence is on).
 ///
 /// `Sendable`: immutable apart from the nodes, which are `Sendable` themselves.
 public final class RedisClusterProcess: Sendable {
@@ -51,7 +52,7 @@ public final class RedisClusterProcess: Sendable {
     }
 
     deinit {
-        stop(save: false)
+        stop(save: true)
     }
 
     /// Starts `nodeCount` nodes, assigns the slots evenly, joins them and waits until
