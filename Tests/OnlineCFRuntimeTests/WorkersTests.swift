@@ -35,29 +35,68 @@ import OnlineCFTestSupport
         return out
     }
 
-    /// Two workers read ml-100k from one file source (each keeps the users it owns) into one
-    /// namespace; every list, Swing included, equals a single worker's batch over the file.
+    /// Two workers read one generated file (each keeps the users it owns) into one namespace
+    /// on one Redis; every list, Swing and a2a included, equals a single worker's batch over
+    /// the file.
     @Test func twoWorkersOnAFileEqualOneWorker() throws {
-        guard let ml100k = SharedData.ml100k else {
-            Issue.record("../shared/data/ml-100k.inter is missing: skipped"); return
-        }
         let redis = try TestRedis()
-        let options = ["--redis", redis.url, "--format", "inter", "--exact", "--no-progress"]
-        try onlinecf(["batch", ml100k, "--namespace", "one"] + options)
+        let path = redis.directory + "/events.jsonl"
+        FileManager.default.createFile(atPath: path, contents: Data(try generatedEvents(8_000, users: 300, items: 500, seed: 5)))
+        let options = ["--redis", redis.url, "--user-history", "0", "--no-progress"]
+        try onlinecf(["batch", path, "--namespace", "one"] + options)
         let worker = { (i: Int) in
-            ["run", "--source", "file:\(ml100k)", "--namespace", "two", "--workers", "2", "--worker", String(i), "--emit-interval", "200ms"] + options
+            ["run", "--source", "file:\(path)", "--namespace", "two", "--workers", "2", "--worker", String(i), "--emit-interval", "200ms"] + options
         }
         let results = try Self.runTogether([worker(0), worker(1)])
         for (i, r) in results.enumerated() {
             #expect(r.status == 0, "worker \(i): \(r.stderr.suffix(1500))")
             #expect(r.stderr.contains("other workers:"), "worker \(i): \(r.stderr)")
         }
-        let algorithms = Algorithm.allCases.filter { $0 != .a2aCosine }  // ml-100k has no authors
-        let one = try Self.exportAll(redis.url, namespace: "one", algorithms: algorithms)
-        let two = try Self.exportAll(redis.url, namespace: "two", algorithms: algorithms)
+        let one = try Self.exportAll(redis.url, namespace: "one", algorithms: Algorithm.allCases)
+        let two = try Self.exportAll(redis.url, namespace: "two", algorithms: Algorithm.allCases)
+        for algorithm in Algorithm.allCases {
+            #expect((one[algorithm.rawValue]?.count ?? 0) > 10, "\(algorithm.rawValue): \(one[algorithm.rawValue]?.count ?? 0) lists")
+            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-9, "\(algorithm.rawValue), 2 workers vs 1")
+        }
+    }
+
+    /// The scale-out of issue 5: two workers on one Kafka consumer group (a topic of four
+    /// partitions keyed by user; worker I reads partitions p with p mod 2 = I) write into a
+    /// 3-node Redis Cluster on loopback. Every list equals a single worker's on one Redis
+    /// (a batch over the same file), and the keys are spread over all three nodes.
+    @Test func twoWorkersOnOneConsumerGroupAgainstAThreeNodeClusterEqualOneWorker() throws {
+        guard let ml100k = SharedData.ml100k else {
+            Issue.record("../shared/data/ml-100k.inter is missing: skipped"); return
+        }
+        let lines = try String(contentsOfFile: ml100k, encoding: .utf8).split(separator: "\n").dropFirst()
+        let kafka = try MockKafka()
+        try kafka.createTopic("ml", partitions: 4)
+        try kafka.produce("ml", lines.map { line in (String(line.prefix { $0 != "\t" }), String(line)) })
+        let cluster = try RedisClusterProcess.start()
+        defer { cluster.stop(save: false) }
+        let single = try TestRedis()
+        let model = ["--algos", "cooccurrence", "--user-history", "0", "--no-progress"]
+        try onlinecf(["batch", ml100k, "--format", "inter", "--namespace", "cf", "--redis", single.url] + model)
+        let worker = { (i: Int) in
+            ["run", "--source", "kafka:\(kafka.bootstraps)/ml?group=cf&fetch.wait.max.ms=20", "--format", "tsv", "--columns", "user,item,ignore,ts",
+             "--namespace", "cf", "--redis", cluster.url, "--workers", "2", "--worker", String(i), "--emit-interval", "500ms"] + model
+        }
+        let results = try Self.runTogether([worker(0), worker(1)])
+        for (i, r) in results.enumerated() {
+            #expect(r.status == 0, "worker \(i): \(r.stderr.suffix(1500))")
+            #expect(r.stderr.contains("(2 partitions): p\(i)"), "worker \(i): \(r.stderr)")
+        }
+        let algorithms = Algorithm.allCases.filter { $0 != .a2aCosine && $0 != .swing }
+        let one = try Self.exportAll(single.url, namespace: "cf", algorithms: algorithms)
+        let two = try Self.exportAll(cluster.url, namespace: "cf", algorithms: algorithms)
         for algorithm in algorithms {
             #expect((one[algorithm.rawValue]?.count ?? 0) > 900, "\(algorithm.rawValue): \(one[algorithm.rawValue]?.count ?? 0) lists")
-            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-9, "\(algorithm.rawValue), 2 workers vs 1")
+            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-12, "\(algorithm.rawValue), 2 workers on a cluster vs 1 on one Redis")
+        }
+        for endpoint in cluster.nodeEndpoints {
+            let node = try RedisConnection(endpoint: endpoint)
+            defer { node.close() }
+            #expect((try node.execute(RedisCommand("DBSIZE")).int ?? 0) > 2_000, "\(endpoint.displayName) holds few keys")
         }
     }
 

@@ -394,15 +394,16 @@ public final class StateStore {
 
     // MARK: reset
 
-    /// Deletes every key of the namespace. Returns how many were deleted.
+    /// Deletes every key of the namespace (on every master of a cluster). Returns how many
+    /// were deleted.
     /// With `keepingInputs`, the tables other systems write are kept: the item table
     /// (`{ns}:items:*`) and the u2i seeds (`{ns}:u2i:*`).
     @discardableResult
     public func reset(keepingInputs: Bool = false) throws -> Int {
         var deleted = 0
         let kept: [[UInt8]] = keepingInputs ? [Array("\(keys.namespace):items:".utf8), Array("\(keys.namespace):u2i:".utf8)] : []
-        try scan({ RedisCommand("SCAN", $0, "MATCH", keys.allKeysPattern, "COUNT", "1000") }) { batch in
-            let found = batch.compactMap(\.bytes).filter { key in !kept.contains { key.starts(with: $0) } }
+        try client.scanKeys(matching: keys.allKeysPattern) { batch in
+            let found = batch.filter { key in !kept.contains { key.starts(with: $0) } }
             if !found.isEmpty {
                 var command = RedisCommand("DEL")
                 for key in found { command.append(bytes: key) }
