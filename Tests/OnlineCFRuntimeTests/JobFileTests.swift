@@ -53,7 +53,7 @@ import OnlineCFTestSupport
     }
 
     @Test func shippedJobsPassCheck() throws {
-        for name in ["home-feed.yaml", "backfill.yaml"] {
+        for name in ["home-feed.yaml", "backfill.yaml", "scale-out.yaml"] {
             let path = Self.root.appendingPathComponent("jobs/\(name)").path
             let result = try OnlineCFBinary.run(["check", path])
             #expect(result.status == 0, "\(name): \(result.stderr)")
@@ -79,25 +79,27 @@ import OnlineCFTestSupport
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze"))
-    func systemdUnitVerifies() throws {
-        let unit = try String(contentsOf: Self.root.appendingPathComponent("jobs/onlinecf@.service"), encoding: .utf8)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        // Point the unit at the binary under test so verify can check the executables.
-        let path = dir.appendingPathComponent("onlinecf@test.service").path
-        try unit.replacingOccurrences(of: "/usr/local/bin/onlinecf", with: OnlineCFBinary.path).write(toFile: path, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = ["verify", "--man=no", path]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = errors
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        // Lines about the unit itself; systemd may also complain about the host's own units.
-        let ours = output.split(separator: "\n").filter { $0.contains("onlinecf@test") }
-        #expect(ours.isEmpty, "systemd-analyze verify: \(output)")
+    func systemdUnitsVerify() throws {
+        for name in ["onlinecf", "onlinecf-worker"] {
+            let unit = try String(contentsOf: Self.root.appendingPathComponent("jobs/\(name)@.service"), encoding: .utf8)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID())")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            // Point the unit at the binary under test so verify can check the executables.
+            let path = dir.appendingPathComponent("\(name)@test.service").path
+            try unit.replacingOccurrences(of: "/usr/local/bin/onlinecf", with: OnlineCFBinary.path).write(toFile: path, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+            process.arguments = ["verify", "--man=no", path]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = errors
+            try process.run()
+            process.waitUntilExit()
+            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            // Lines about the unit itself; systemd may also complain about the host's own units.
+            let ours = output.split(separator: "\n").filter { $0.contains("\(name)@test") }
+            #expect(ours.isEmpty, "systemd-analyze verify \(name)@.service: \(output)")
+        }
     }
 }

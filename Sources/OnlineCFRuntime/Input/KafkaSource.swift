@@ -6,10 +6,10 @@ import Foundation
 /// one input line in the job's format.
 ///
 /// The position is the next offset to read in every partition, `p0=123,p1=456`, committed
-/// with the state (`source:kafka:TOPIC` in `{ns}:meta`, in the same `MULTI … EXEC` as the
-/// event-log chunk). On open the source assigns itself every partition of the topic
-/// (`rd_kafka_assign`, no group rebalancing: the namespace's state has to hold all of them)
-/// at those offsets; a partition the committed state holds nothing of is read from its
+/// with the state (`source:kafka:TOPIC` in the worker's meta, in the same `MULTI … EXEC` as
+/// the event-log chunk). On open the source assigns itself every partition of the topic —
+/// with several workers, the partitions `p` with `p mod count == index` — (`rd_kafka_assign`,
+/// no group rebalancing: the worker's state has to hold all of its partitions) at those offsets; a partition the committed state holds nothing of is read from its
 /// beginning. Kafka's own offsets of the consumer group are committed too (asynchronously,
 /// after each state commit) for monitoring and lag tools; they are never read back, so
 /// correctness does not depend on them.
