@@ -25,10 +25,10 @@ import OnlineCFTestSupport
     /// `times` times. A run that ends by itself before its kill (a loaded machine, or the
     /// input used up) halves the delay range, so the kills keep landing: mid-read at first,
     /// in start-up and replay once little is left. Returns the number of kills.
-    static func killRepeatedly(_ arguments: [String], times: Int, seed: UInt64) throws -> Int {
+    static func killRepeatedly(_ arguments: [String], times: Int, seed: UInt64, span initialSpan: Double = 1.2) throws -> Int {
         var generator = SplitMix64(seed: seed)
         var killed = 0, attempts = 0
-        var span = 1.2
+        var span = initialSpan
         while killed < times && attempts < 4 * times {
             attempts += 1
             let process = Process()

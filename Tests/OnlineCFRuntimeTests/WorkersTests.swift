@@ -100,6 +100,41 @@ import OnlineCFTestSupport
         }
     }
 
+    /// One of two workers is SIGKILLed five times at random points and restarted while the
+    /// other runs through: the restarted worker replays its own log and its peer's, reads on
+    /// from its committed position, and the lists the two leave still equal one batch's.
+    @Test func aWorkerKilledAndRestartedStillEqualsOneWorker() throws {
+        let redis = try TestRedis()
+        let path = redis.directory + "/events.jsonl"
+        FileManager.default.createFile(atPath: path, contents: Data(try generatedEvents(60_000, users: 800, items: 1_200, seed: 9)))
+        let options = ["--redis", redis.url, "--algos", "cooccurrence", "--user-history", "0", "--no-progress"]
+        try onlinecf(["batch", path, "--namespace", "one"] + options)
+        let worker = { (i: Int) in
+            ["run", "--source", "file:\(path)", "--namespace", "two", "--workers", "2", "--worker", String(i), "--emit-interval", "100ms"] + options
+        }
+        let steady = Mutex<CommandResult?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let first = worker(0)
+        Thread.detachNewThread {
+            let result = try? OnlineCFBinary.run(first)
+            steady.withLock { $0 = result }
+            done.signal()
+        }
+        let killed = try SourceTests.killRepeatedly(worker(1), times: 5, seed: 3, span: 5)
+        #expect(killed >= 3, "killed \(killed) times")
+        let last = try onlinecf(worker(1))
+        done.wait()
+        let steadyResult = try #require(steady.withLock { $0 })
+        #expect(steadyResult.status == 0, "worker 0: \(steadyResult.stderr.suffix(1500))")
+        #expect(last.stderr.contains("resumed") || killed == 0, "\(last.stderr)")
+        let algorithms = Algorithm.allCases.filter { $0 != .swing }
+        let one = try Self.exportAll(redis.url, namespace: "one", algorithms: algorithms)
+        let two = try Self.exportAll(redis.url, namespace: "two", algorithms: algorithms)
+        for algorithm in algorithms {
+            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-12, "\(algorithm.rawValue), after \(killed) kills")
+        }
+    }
+
     @Test func workerOptionsAreValidated() throws {
         let bad = try OnlineCFBinary.run(["run", "--workers", "2", "--worker", "2", "--no-progress"])
         #expect(bad.status != 0 && bad.stderr.contains("worker: 2 is out of range: use 0 to 1"), "\(bad.stderr)")
