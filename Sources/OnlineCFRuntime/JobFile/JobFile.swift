@@ -91,6 +91,7 @@ public enum JobFile {
                         spec.actionWeights = string(value, path, line)
                     }
                 case "decay_half_life": spec.decayHalfLife = string(value, path, line)
+                case "ttl": spec.ttl = string(value, path, line)
                 case "admit_after": spec.admitAfter = int(value, path, line)
                 case "hot_user.limit": spec.hotUserLimit = int(value, path, line)
                 case "hot_user.window": spec.hotUserWindow = string(value, path, line)

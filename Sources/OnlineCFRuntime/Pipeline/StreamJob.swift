@@ -52,7 +52,7 @@ public final class StreamJob {
         self.metrics = metrics
         self.store = store
         self.shutdown = shutdown
-        self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, shouldGiveUp: { [shutdown] in shutdown.isRequested })
+        self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, ttlMillis: configuration.parameters.ttlMillis, shouldGiveUp: { [shutdown] in shutdown.isRequested })
         self.emitter = ListEmitter(writer: writer)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
         self.model = CFModel(parameters: configuration.parameters)
