@@ -138,7 +138,7 @@ public struct WeightedCooccurrenceCounter: Sendable {
         let b = Int(basket)
         guard b < members.count else { return }
         if window == 0 {
-            while let e = members[b].last { remove(basket: basket, entity: e) }
+            for e in members[b].reversed() { remove(basket: basket, entity: e) }
         } else {
             for (p, e) in members[b].enumerated() where position[UInt64(basket) << 32 | UInt64(e)] == UInt32(p) {
                 remove(basket: basket, entity: e)

@@ -61,6 +61,8 @@ public struct RunSummary: Sendable {
     public var freshness = WeightedPercentiles()
     /// Events left out by the hot-user guard, and before admission.
     public var hotUserEvents = 0, eventsBeforeAdmission = 0
+    /// TTL expiry: users and items expired, and the user–item pairs live at the end (nil: no TTL).
+    public var expiredUsers = 0, expiredItems = 0, livePairs: Int?
     /// Peak resident memory of this process (Linux `VmHWM`), in bytes, if known.
     public var peakResidentBytes: Int?
 
@@ -91,6 +93,9 @@ public struct RunSummary: Sendable {
         if let peak = peakResidentBytes { lines.append("peak RSS: \(peak / (1 << 20)) MiB") }
         if hotUserEvents > 0 || eventsBeforeAdmission > 0 {
             lines.append("left out: \(hotUserEvents) events of hot users, \(eventsBeforeAdmission) events before admission")
+        }
+        if let livePairs {
+            lines.append("TTL: expired \(expiredUsers) users, \(expiredItems) items; live user–item pairs: \(livePairs)")
         }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if let sourceReport { lines.append(sourceReport) }

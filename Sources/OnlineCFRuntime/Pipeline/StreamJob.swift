@@ -143,6 +143,9 @@ public final class StreamJob {
         summary.malformed = reporter.count
         summary.hotUserEvents = model.hotUserEvents
         summary.eventsBeforeAdmission = model.eventsBeforeAdmission
+        if model.parameters.ttlMillis != nil {
+            summary.expiredUsers = model.expiredUsers; summary.expiredItems = model.expiredItems; summary.livePairs = model.pairCount
+        }
         summary.kvCommands += store.client.commandsSent - commandsBefore
         summary.seconds = (clock.now - start).seconds
         summary.peakResidentBytes = RunSummary.currentPeakResidentBytes()
