@@ -37,4 +37,42 @@ import OnlineCFTestSupport
         #expect(try pttl(a) > 0)
         #expect(try client.execute(RedisCommand("SISMEMBER", "t:index:itemcf:cooccurrence", "c")).int == 0)
     }
+
+    /// A running job writes a live list again before its key's wall-clock TTL runs out,
+    /// even though the list does not change (TTL 2 s, emissions every 200 ms, no new event).
+    @Test func aRunningJobKeepsUnchangedListsAlive() throws {
+        let redis = try TestRedis()
+        let client = RedisClient(endpoint: try RedisEndpoint(url: redis.url))
+        defer { client.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: OnlineCFBinary.path)
+        process.arguments = ["run", "--redis", redis.url, "--namespace", "k", "--algos", "itemcf:cosine", "--ttl", "2s",
+                             "--emit-interval", "200ms", "--no-progress"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        input.fileHandleForWriting.write(Data("""
+        {"user":"u1","item":"a","ts":1000}
+        {"user":"u1","item":"b","ts":1000}
+        {"user":"u2","item":"a","ts":1000}
+
+        """.utf8))
+        let key = "k:i2i:itemcf:cosine:a"
+        let started = Date()
+        while (try client.execute(RedisCommand("EXISTS", key)).int ?? 0) == 0 {
+            #expect(Date().timeIntervalSince(started) < 30, "no list written")
+            if Date().timeIntervalSince(started) >= 30 { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        for _ in 0..<8 {
+            Thread.sleep(forTimeInterval: 0.5)
+            let left = try client.execute(RedisCommand("PTTL", key)).int ?? -2
+            #expect(left > 0 && left <= 2000, "PTTL \(left)")
+        }
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
 }
