@@ -81,6 +81,8 @@ struct Eval: ParsableCommand {
     var actionWeights: String?
     @Option(name: .long, help: "Decay of ItemCF statistics in event time, e.g. 7d (default: none).")
     var decayHalfLife: String?
+    @Option(name: .long, help: "TTL expiry in event time: users and items idle for longer than this, e.g. 6h, 7d, leave the statistics (default: off).")
+    var ttl: String?
 
     @Option(name: .long, help: "Swing: users with fewer distinct items are left out (default: 10).")
     var swingMinUserBehavior: Int?
@@ -147,7 +149,7 @@ struct Eval: ParsableCommand {
         var spec = JobSpec()
         spec.itemHistory = itemHistory
         if exact { spec.exact = true }
-        spec.admitAfter = admitAfter; spec.actionWeights = actionWeights; spec.decayHalfLife = decayHalfLife
+        spec.admitAfter = admitAfter; spec.actionWeights = actionWeights; spec.decayHalfLife = decayHalfLife; spec.ttl = ttl
         spec.swingMinUserBehavior = swingMinUserBehavior; spec.swingMaxUserBehavior = swingMaxUserBehavior
         spec.swingUserWindow = swingUserWindow
         spec.swingAlpha1 = swingAlpha1; spec.swingAlpha2 = swingAlpha2; spec.swingBeta = swingBeta

@@ -99,6 +99,11 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Half-life of ItemCF and u2u statistics in event time, e.g. 6h, 7d: each contribution decays as 2^(−age/half-life) (default: no decay).")
     var decayHalfLife: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "TTL expiry: a user or item with no event for longer than this much event time, e.g. 6h, 7d, loses its statistics and lists; list keys then expire after it in wall time (default: off).",
+        discussion: "Idle means: its latest event is older than (latest event time applied) − TTL. Covers ItemCF, u2u, Swing and recall (not a2a); implies weighted ItemCF/u2u, weight 1 per action unless --action-weights."))
+    var ttl: String?
+
     @Option(name: .long, help: "Frequency admission: a user or item enters the statistics at its N-th event, counted before in a fixed-size sketch (1 = off; default).")
     var admitAfter: Int?
 
@@ -127,7 +132,7 @@ struct ModelOptions: ParsableArguments {
 
     func apply(to s: inout JobSpec) {
         s.algorithms = algos; s.k = k
-        s.actionWeights = actionWeights; s.decayHalfLife = decayHalfLife
+        s.actionWeights = actionWeights; s.decayHalfLife = decayHalfLife; s.ttl = ttl
         s.admitAfter = admitAfter; s.hotUserLimit = hotUserLimit; s.hotUserWindow = hotUserWindow
         s.itemHistory = itemHistory; s.userHistory = userHistory; s.authorHistory = authorHistory
         if exact { s.exact = true }

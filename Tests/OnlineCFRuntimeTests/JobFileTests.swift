@@ -52,6 +52,18 @@ import OnlineCFTestSupport
         #expect(job.keys.namespace == "feed")
     }
 
+    /// `ttl:` in a job file (and `--ttl`, which overrides it) sets the TTL in event-time
+    /// milliseconds; a duration under 1s is reported.
+    @Test func ttlField() throws {
+        let file = try JobFile.parse("version: 1\nttl: 6h\n")
+        #expect(try file.resolve().configuration.parameters.ttlMillis == 6 * 3_600_000)
+        var cli = JobSpec()
+        cli.ttl = "7d"
+        #expect(try file.overriding(with: cli).resolve().configuration.parameters.ttlMillis == 7 * 86_400_000)
+        let error = #expect(throws: JobSpecError.self) { try JobFile.parse("version: 1\nttl: 0s\n").resolve() }
+        #expect(error?.issues.first?.path == "ttl")
+    }
+
     @Test func shippedJobsPassCheck() throws {
         for name in ["home-feed.yaml", "backfill.yaml", "scale-out.yaml"] {
             let path = Self.root.appendingPathComponent("jobs/\(name)").path

@@ -12,6 +12,12 @@
 /// negative action) removes the pair's contribution exactly; the pair keeps its position,
 /// so a later positive value restores it. Sums that cancel to within 1e-12 relative
 /// become exactly 0.
+///
+/// ``remove(basket:entity:)`` (TTL expiry) takes a pair's contribution out exactly like a
+/// value set to 0, then forgets the pair: added again, it arrives as a new pair at the end
+/// of the basket. With `window == 0` positions do not matter and the slot is freed; with a
+/// window the slot stays as a gap of value 0 (pairs across it are not re-paired) until the
+/// whole basket is removed (``removeBasket(_:)``).
 public struct WeightedCooccurrenceCounter: Sendable {
     public let window: Int
     public private(set) var degrees: [Double] = []
@@ -82,6 +88,76 @@ public struct WeightedCooccurrenceCounter: Sendable {
             pairUpdates += 1
         }
         if touched { changes.row(entity) }
+    }
+
+    /// Removes the pair (basket, entity) if present: its contribution to the entity's
+    /// degree and to every co-occurrence count leaves exactly (as with value 0), and
+    /// co-occurrence entries that reach 0 are dropped.
+    public mutating func remove(basket: UInt32, entity: UInt32) {
+        guard let known = position.removeValue(forKey: UInt64(basket) << 32 | UInt64(entity)) else { return }
+        let b = Int(basket), p = Int(known), e = Int(entity)
+        let v = values[b][p]
+        if v != 0 {
+            let newDegree = degrees[e] - v
+            degrees[e] = abs(newDegree) <= 1e-12 * max(abs(degrees[e]), v) ? 0 : newDegree
+            changes.degree(entity)
+            let count = members[b].count
+            let lower = window > 0 ? max(0, p - window) : 0
+            let upper = window > 0 ? min(count - 1, p + window) : count - 1
+            var touched = false
+            for q in lower...upper where q != p {
+                let delta = min(v, values[b][q])
+                if delta == 0 { continue }
+                let o = members[b][q]
+                rows[e].addSnappingToZero(o, -delta)
+                rows[Int(o)].addSnappingToZero(entity, -delta)
+                if rows[e].value(of: o) == 0 { rows[e].remove(o) }
+                if rows[Int(o)].value(of: entity) == 0 { rows[Int(o)].remove(entity) }
+                changes.row(o)
+                touched = true
+                pairUpdates += 1
+            }
+            if touched { changes.row(entity) }
+        }
+        if window == 0 {
+            // Positions do not matter: move the last pair into the freed slot.
+            let last = members[b].count - 1
+            if p != last {
+                members[b][p] = members[b][last]
+                values[b][p] = values[b][last]
+                position[UInt64(basket) << 32 | UInt64(members[b][p])] = UInt32(p)
+            }
+            members[b].removeLast(); values[b].removeLast()
+        } else {
+            values[b][p] = 0
+        }
+    }
+
+    /// Removes every pair of a basket and frees it (an added pair then starts at position 0).
+    public mutating func removeBasket(_ basket: UInt32) {
+        let b = Int(basket)
+        guard b < members.count else { return }
+        if window == 0 {
+            for e in members[b].reversed() { remove(basket: basket, entity: e) }
+        } else {
+            for (p, e) in members[b].enumerated() where position[UInt64(basket) << 32 | UInt64(e)] == UInt32(p) {
+                remove(basket: basket, entity: e)
+            }
+        }
+        members[b] = []; values[b] = []
+    }
+
+    /// After every pair of an entity is removed: drops any rounding residue of its degree
+    /// and row (and its entries in its neighbours' rows), marking them changed.
+    public mutating func clearEntity(_ entity: UInt32) {
+        let e = Int(entity)
+        guard e < rows.count else { return }
+        if rows[e].count > 0 {
+            rows[e].forEach { o, _ in rows[Int(o)].remove(entity); changes.row(o) }
+            rows[e] = WeightRow()
+            changes.row(entity)
+        }
+        if degrees[e] != 0 { degrees[e] = 0; changes.degree(entity) }
     }
 
     /// Multiplies every value, degree and count by `factor` (a forward-decay landmark move).

@@ -15,6 +15,16 @@
 /// recent items (``RecentInteractions``), so every event changes the state and is
 /// returned by ``apply(_:)``. Blocked items (``setBlocked(item:_:)``) never appear in an
 /// i2i or recall list and have an empty list of their own.
+///
+/// TTL expiry (``ModelParameters/ttlMillis``): the expiry clock is the latest time of an
+/// applied event (so replaying the logged events reproduces it). Before an event that
+/// moves it to `T` is applied, every user and item whose latest applied event is older
+/// than `T − ttl` expires: each of its (user, item) pairs is removed from ItemCF and u2u
+/// (weighted counters, which take a pair's contribution out exactly), from Swing's
+/// interaction sets (an expired item also leaves every Swing row; an expired user's
+/// terms leave streamed Swing scores at the next exact rebuild) and from the recent
+/// items of recall. An id that comes back starts from scratch. a2a (authors) is not
+/// covered, and admission is not repeated.
 public struct CFModel: Sendable {
     public let parameters: ModelParameters
     public private(set) var users = IdInterner()
@@ -53,6 +63,13 @@ public struct CFModel: Sendable {
     private var blocked: [Bool] = []
     /// Set when the blocked items changed: every recall list is then recomputed.
     private var blockedChanged = false
+    /// TTL expiry: the expiry clock (latest time of an applied event), ids' latest events,
+    /// and the live pairs of each id.
+    public private(set) var ttlClockMillis = Int64.min
+    private var idle = IdleTracker()
+    private var livePairs = PairAdjacency()
+    /// Users and items expired so far.
+    public private(set) var expiredUsers = 0, expiredItems = 0
 
     private static let noAuthor = UInt32.max
 
@@ -162,6 +179,17 @@ public struct CFModel: Sendable {
             }
             changed = true
         }
+        if let ttl = parameters.ttlMillis {
+            let t = event.timestampMillis ?? max(ttlClockMillis, 0)
+            if t > ttlClockMillis {
+                ttlClockMillis = t
+                changed = true
+                expireIdle(before: t > Int64.min + ttl ? t - ttl : Int64.min)
+            }
+            if idle.touch(.user, u, at: t) { changed = true }
+            if idle.touch(.item, i, at: t) { changed = true }
+            livePairs.insert(user: u, item: i)
+        }
         if let author = event.author { setAuthor(item: event.item, author: author) }
         if recent != nil {
             recent!.record(user: u, item: i, weight: (parameters.actionWeights ?? ActionWeights()).weight(of: event.action), atMillis: event.timestampMillis)
@@ -198,6 +226,52 @@ public struct CFModel: Sendable {
         if !known, admissionSketch!.add(event.item) < n { ok = false }
         return ok
     }
+
+    /// TTL expiry: expires every live id whose latest event is before `cutoff`.
+    private mutating func expireIdle(before cutoff: Int64) {
+        for (kind, id) in idle.popIdle(before: cutoff) {
+            switch kind {
+            case .user: expireUser(id)
+            case .item: expireItem(id)
+            }
+        }
+    }
+
+    private mutating func expireUser(_ u: UInt32) {
+        expiredUsers += 1
+        for i in livePairs.items(of: u) {
+            livePairs.remove(user: u, item: i)
+            forgetPair(UInt64(u) << 32 | UInt64(i))
+            weightedU2U?.remove(basket: i, entity: u)
+        }
+        weightedItemCF?.removeBasket(u)
+        weightedU2U?.clearEntity(u)
+        swing?.removeUser(u)
+        recent?.removeUser(u)
+    }
+
+    private mutating func expireItem(_ i: UInt32) {
+        expiredItems += 1
+        for u in livePairs.users(of: i) {
+            livePairs.remove(user: u, item: i)
+            forgetPair(UInt64(u) << 32 | UInt64(i))
+            weightedItemCF?.remove(basket: u, entity: i)
+            recent?.removeItem(i, of: u)
+        }
+        weightedItemCF?.clearEntity(i)
+        weightedU2U?.removeBasket(i)
+        swing?.removeItem(i)
+    }
+
+    private mutating func forgetPair(_ key: UInt64) {
+        seenUserItem.remove(key)
+        pairStates[key] = nil
+    }
+
+    /// TTL expiry: the latest applied event time of a live user or item (nil when it is
+    /// not live: never seen, or expired).
+    public func lastSeen(user: String) -> Int64? { users.index(of: user).flatMap { idle.lastSeen(.user, $0) } }
+    public func lastSeen(item: String) -> Int64? { items.index(of: item).flatMap { idle.lastSeen(.item, $0) } }
 
     /// Puts back the admission sketch checkpointed with the state.
     public mutating func restoreAdmissionSketch(_ sketch: CountMinSketch) {

@@ -32,8 +32,15 @@ public struct ModelParameters: Sendable, Hashable {
     /// The hot-user guard's window, event-time milliseconds (tumbling windows from 0).
     public var hotUserWindowMillis: Int64 = 3_600_000
 
-    /// Whether ItemCF and u2u use weighted (and possibly decayed) co-occurrence.
-    public var isWeighted: Bool { actionWeights != nil || decayHalfLifeMillis != nil }
+    /// TTL expiry (Monolith): a user or item with no event for longer than this many
+    /// event-time milliseconds loses its statistics and lists (nil: off). See
+    /// ``CFModel`` for what it covers.
+    public var ttlMillis: Int64?
+
+    /// Whether ItemCF and u2u use weighted (and possibly decayed) co-occurrence: with
+    /// action weights, decay, or a TTL (removing an expired id's pairs needs the weighted
+    /// counter's per-basket pairs; with weight 1 per action it equals the binary counter).
+    public var isWeighted: Bool { actionWeights != nil || decayHalfLifeMillis != nil || ttlMillis != nil }
 
     public static let defaultItemHistory = 50
     public static let defaultUserHistory = 10
@@ -71,6 +78,7 @@ public struct ModelParameters: Sendable, Hashable {
         let recallPart = recall.map { ";recall(\($0.fingerprint))" } ?? ""
         let weightPart = (actionWeights.map { ";actions=\($0)" } ?? "") + (decayHalfLifeMillis.map { ";decay=\($0)" } ?? "")
             + (admitAfter > 1 ? ";admitAfter=\(admitAfter)" : "") + (hotUserLimit.map { ";hotUser=\($0)/\(hotUserWindowMillis)" } ?? "")
+            + (ttlMillis.map { ";ttl=\($0)" } ?? "")
         return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)" + swingPart + recallPart + weightPart
     }
 }

@@ -84,6 +84,20 @@ public struct RecentInteractions: Sendable {
         Int(user) < perUser.count ? perUser[Int(user)].map(\.item) : []
     }
 
+    /// TTL expiry: forgets every recent item of a user.
+    public mutating func removeUser(_ user: UInt32) {
+        guard Int(user) < perUser.count, !perUser[Int(user)].isEmpty else { return }
+        perUser[Int(user)] = []
+        changed.insert(user)
+    }
+
+    /// TTL expiry: forgets an item among a user's recent items.
+    public mutating func removeItem(_ item: UInt32, of user: UInt32) {
+        guard Int(user) < perUser.count, let p = perUser[Int(user)].firstIndex(where: { $0.item == item }) else { return }
+        perUser[Int(user)].remove(at: p)
+        changed.insert(user)
+    }
+
     /// Users holding `item` are not indexed; this marks every user with any item.
     public mutating func markAllChanged() {
         for u in perUser.indices where !perUser[u].isEmpty { changed.insert(UInt32(u)) }

@@ -111,6 +111,26 @@ public struct StreamingSwing: Sendable {
         }
     }
 
+    /// TTL expiry of a user: leaves the interaction sets (so the next exact rebuild leaves
+    /// them out); the terms they added stay in streamed rows until then.
+    public mutating func removeUser(_ u: UInt32) {
+        guard Int(u) < userItems.count else { return }
+        for i in userItems[Int(u)] { itemUsers[Int(i)].removeAll { $0 == u } }
+        userItems[Int(u)] = []
+    }
+
+    /// TTL expiry of an item: leaves the interaction sets, its row and every other row.
+    public mutating func removeItem(_ i: UInt32) {
+        guard Int(i) < itemUsers.count else { return }
+        for u in itemUsers[Int(i)] { userItems[Int(u)].removeAll { $0 == i } }
+        itemUsers[Int(i)] = []
+        if rows[Int(i)].count > 0 {
+            rows[Int(i)].forEach { o, _ in rows[Int(o)].remove(i); changed.insert(o) }
+            rows[Int(i)] = WeightRow()
+            changed.insert(i)
+        }
+    }
+
     /// Marks an item and every item whose row holds it as changed (rows are symmetric).
     public mutating func markNeighbourhoodChanged(_ i: UInt32) {
         guard Int(i) < rows.count else { return }

@@ -48,6 +48,28 @@ public struct WeightRow: Sendable {
         }
     }
 
+    /// Removes `key` (no-op when absent), keeping every other entry reachable (backward
+    /// shift deletion), so a removed neighbour costs no memory.
+    public mutating func remove(_ key: UInt32) {
+        guard !keys.isEmpty else { return }
+        let tag = key &+ 1, mask = keys.count - 1
+        var i = Self.hash(key, mask: mask)
+        while keys[i] != tag {
+            if keys[i] == 0 { return }
+            i = (i + 1) & mask
+        }
+        var hole = i, j = (i + 1) & mask
+        while keys[j] != 0 {
+            let home = Self.hash(keys[j] &- 1, mask: mask)
+            if (j &- home) & mask >= (j &- hole) & mask {
+                keys[hole] = keys[j]; values[hole] = values[j]; hole = j
+            }
+            j = (j + 1) & mask
+        }
+        keys[hole] = 0; values[hole] = 0
+        count -= 1
+    }
+
     /// Multiplies every value by `factor`.
     public mutating func scale(by factor: Double) {
         for i in values.indices { values[i] *= factor }

@@ -28,6 +28,11 @@ public struct EmissionStats: Sendable {
 /// Intermediate emissions are `full: false` (touched entities only); the final one at
 /// the end of input or shutdown is `full: true`, so that afterwards every list equals its
 /// formula (see ``CooccurrenceCounter/changedEntities(normalised:full:)``).
+///
+/// With a TTL (``ListWriter/ttlMillis``), list keys expire in wall time: a non-empty list
+/// not written for half the TTL (or restored from an earlier run, whose write time is
+/// unknown) is written again at the next emission, so a live id's key never expires while
+/// the job runs, whether or not its list changed.
 public final class ListEmitter {
     public let writer: ListWriter
     public private(set) var stats = EmissionStats()
@@ -37,6 +42,10 @@ public final class ListEmitter {
     /// run; those above were created by this run and have none until it writes one.
     private var existingBefore: [ListKind: Int] = [:]
     private var work: [(ListFamily, [UInt32])] = []
+    /// With a TTL: when this run last wrote each entity's list, and the stale lists the
+    /// emission under way writes even if unchanged.
+    private var writtenAt: [ListFamily: [ContinuousClock.Instant?]] = [:]
+    private var refreshing: [ListFamily: Set<UInt32>] = [:]
     /// Recall state of the emission under way: i2i lists computed for earlier users.
     private var composer: U2I2IComposer?
     private var recallCache: [Algorithm: [UInt32: [ScoredNeighbor]]] = [:]
@@ -75,13 +84,12 @@ public final class ListEmitter {
     /// Starts an emission of the lists changed since the last one.
     public func begin(_ model: inout CFModel, full: Bool, logChunks: Int) {
         precondition(!isEmitting)
-        work = model.changedEntities(full: full).compactMap { family, entities in
-            guard workers.isShared else { return entities.isEmpty ? nil : (family, entities) }
-            let names = model.names(for: family.entityKind)
-            let owned = entities.filter { workers.owns(names[Int($0)]) }
-            return owned.isEmpty ? nil : (family, owned)
-        }
+        let changed = model.changedEntities(full: full)
+        work = changed.filter { !$0.1.isEmpty }
         model.clearChanges(full: full)
+        refreshing = [:]
+        if let ttl = writer.ttlMillis { addStaleLists(model, families: changed.map(\.0), olderThan: .milliseconds(ttl / 2)) }
+        if workers.isShared { work = ownedOnly(work, model) }
         if let r = model.parameters.recall, composer == nil { composer = U2I2IComposer(blend: r.blend, options: r.options) }
         recallCache.removeAll()
         algorithmPosition = 0; entityPosition = 0
@@ -89,6 +97,49 @@ public final class ListEmitter {
         self.full = full
         isEmitting = true
         emissions += 1
+    }
+
+    /// The part of `work` whose ids this emitter's worker owns.
+    private func ownedOnly(_ work: [(ListFamily, [UInt32])], _ model: CFModel) -> [(ListFamily, [UInt32])] {
+        work.compactMap { family, entities in
+            let names = model.names(for: family.entityKind)
+            let owned = entities.filter { workers.owns(names[Int($0)]) }
+            return owned.isEmpty ? nil : (family, owned)
+        }
+    }
+
+    private func noteWritten(_ family: ListFamily, _ entity: UInt32) {
+        var times = writtenAt[family] ?? []
+        if times.count <= Int(entity) { times.append(contentsOf: repeatElement(nil, count: Int(entity) + 1 - times.count)) }
+        times[Int(entity)] = ContinuousClock.now
+        writtenAt[family] = times
+    }
+
+    /// Adds to the work every entity of `families` whose list is non-empty (or unknown,
+    /// restored) and was not written by this run within `age`.
+    private func addStaleLists(_ model: CFModel, families: [ListFamily], olderThan age: Duration) {
+        let now = ContinuousClock.now
+        for family in families {
+            let count = model.names(for: family.entityKind).count
+            let restored = existingBefore[family.entityKind] ?? 0
+            let known = fingerprints[family] ?? []
+            let times = writtenAt[family] ?? []
+            var stale: [UInt32] = []
+            for e in 0..<count {
+                let fp = e < known.count ? known[e] : (e < restored ? 0 : Self.emptyFingerprint)
+                if fp == Self.emptyFingerprint { continue }
+                if e < times.count, let at = times[e], now - at < age { continue }
+                stale.append(UInt32(e))
+            }
+            guard !stale.isEmpty else { continue }
+            refreshing[family] = Set(stale)
+            if let w = work.firstIndex(where: { $0.0 == family }) {
+                let already = Set(work[w].1)
+                work[w].1 += stale.filter { !already.contains($0) }
+            } else {
+                work.append((family, stale))
+            }
+        }
     }
 
     /// Computes and submits slices: while the writer has room, or (with `blocking`) until
@@ -112,8 +163,9 @@ public final class ListEmitter {
             for entity in entities[entityPosition..<end] {
                 let list = model.list(family, of: entity, using: &selector, composer: &composer, cache: &recallCache)
                 let fp = Self.fingerprint(list)
-                if known[Int(entity)] == fp { stats.listsUnchanged += 1; continue }
+                if known[Int(entity)] == fp && refreshing[family]?.contains(entity) != true { stats.listsUnchanged += 1; continue }
                 known[Int(entity)] = fp
+                if writer.ttlMillis != nil { noteWritten(family, entity) }
                 if list.isEmpty { stats.listsDeleted += 1 } else { stats.listsWritten += 1 }
                 lists.append((entity, list))
             }

@@ -26,9 +26,12 @@ public struct ListSlice: Sendable {
 /// ZADD in a MULTI/EXEC block of that key), so a reader sees the old list or the new one,
 /// never a mix; the index sets follow their lists in the same pipeline; `submit` blocks while
 /// `capacity` slices are waiting (back-pressure); a write that fails after the client's
-/// retries is reported by the next `submit` or `waitUntilIdle`.
+/// retries is reported by the next `submit` or `waitUntilIdle`. With `ttlMillis` (TTL
+/// expiry), every list key written and every index set touched expires that long after
+/// (wall clock): RESTORE's ttl argument, or PEXPIRE inside the key's MULTI/EXEC block.
 public final class ListWriter: Sendable {
     public let capacity: Int
+    public let ttlMillis: Int64?
     // The queue and flags are only touched with `condition` locked; the class is
     // Sendable because that lock serialises every access (NSCondition is the wait/signal
     // primitive the standard library does not have).
@@ -45,9 +48,10 @@ public final class ListWriter: Sendable {
     }
 
     /// Starts the writer thread with its own client for `endpoint`.
-    public init(endpoint: RedisEndpoint, keys: KeySchema, capacity: Int = 2,
+    public init(endpoint: RedisEndpoint, keys: KeySchema, capacity: Int = 2, ttlMillis: Int64? = nil,
                 shouldGiveUp: @escaping @Sendable () -> Bool = { false }) {
         self.capacity = capacity
+        self.ttlMillis = ttlMillis
         let shared = Shared()
         self.shared = shared
         let thread = Thread {
@@ -64,11 +68,11 @@ public final class ListWriter: Sendable {
                 shared.condition.unlock()
                 var failure: (any Error)?
                 do {
-                    try Self.write(slice, store: store, restores: restores)
+                    try Self.write(slice, store: store, restores: restores, ttlMillis: ttlMillis)
                 } catch let error as RuntimeError where restores && error.description.lowercased().contains("restore") {
                     // The server refused RESTORE after all (an ACL, a proxy): write with ZADD from now on.
                     restores = false
-                    do { try Self.write(slice, store: store, restores: false) } catch { failure = error }
+                    do { try Self.write(slice, store: store, restores: false, ttlMillis: ttlMillis) } catch { failure = error }
                 } catch {
                     failure = error
                 }
@@ -155,7 +159,8 @@ public final class ListWriter: Sendable {
     /// with one RESTORE of a payload built here (see ``SortedSetDump``), else DEL + ZADD in
     /// a MULTI/EXEC block of that one key. Every atomic step touches one key, so the writes
     /// work unchanged on a Redis Cluster (the index sets are updated after their lists).
-    private static func write(_ slice: ListSlice, store: StateStore, restores: Bool) throws {
+    private static func write(_ slice: ListSlice, store: StateStore, restores: Bool, ttlMillis: Int64? = nil) throws {
+        let ttl = ttlMillis.map { Array(String($0).utf8) }
         let keys = store.keys
         let prefix = Array(keys.listPrefix(slice.family).utf8)
         let indexKey = keys.index(slice.family)
@@ -170,7 +175,7 @@ public final class ListWriter: Sendable {
                 let key = prefix + Array(id.utf8)
                 if restores, !neighbours.isEmpty,
                    let payload = SortedSetDump.payload(neighbours.map { (Array(names[Int($0.index)].utf8), $0.score) }) {
-                    round.append(RedisCommand(arguments: [Array("RESTORE".utf8), key, [0x30], payload, Array("REPLACE".utf8)]))
+                    round.append(RedisCommand(arguments: [Array("RESTORE".utf8), key, ttl ?? [0x30], payload, Array("REPLACE".utf8)]))
                     added.append(string: id)
                     continue
                 }
@@ -187,12 +192,16 @@ public final class ListWriter: Sendable {
                     round.append(RedisCommand("MULTI"))
                     round.append(RedisCommand(arguments: [Array("DEL".utf8), key]))
                     round.append(zadd)
+                    if let ttl { round.append(RedisCommand(arguments: [Array("PEXPIRE".utf8), key, ttl])) }
                     round.append(RedisCommand("EXEC"))
                     added.append(string: id)
                 }
             }
             if added.arguments.count > 2 { round.append(added) }
             if removed.arguments.count > 2 { round.append(removed) }
+            if let ttl, added.arguments.count > 2 || removed.arguments.count > 2 {
+                round.append(RedisCommand(arguments: [Array("PEXPIRE".utf8), Array(indexKey.utf8), ttl]))
+            }
             start = end
         }
         if !round.isEmpty { try store.writeTransactions(round) }

@@ -91,6 +91,7 @@ public enum JobFile {
                         spec.actionWeights = string(value, path, line)
                     }
                 case "decay_half_life": spec.decayHalfLife = string(value, path, line)
+                case "ttl": spec.ttl = string(value, path, line)
                 case "admit_after": spec.admitAfter = int(value, path, line)
                 case "workers": spec.workers = int(value, path, line)
                 case "worker": spec.worker = int(value, path, line)

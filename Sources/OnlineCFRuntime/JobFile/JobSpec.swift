@@ -44,6 +44,7 @@ public struct JobSpec: Sendable, Equatable {
     public var recallHalfLife: String?
     public var actionWeights: String?
     public var decayHalfLife: String?
+    public var ttl: String?
     public var admitAfter: Int?
     public var hotUserLimit: Int?
     public var hotUserWindow: String?
@@ -69,7 +70,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.metrics)
         take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
         take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
-        take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow); take(\.workers); take(\.worker)
+        take(\.ttl); take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow); take(\.workers); take(\.worker)
         return r
     }
 
@@ -174,6 +175,11 @@ public struct JobSpec: Sendable, Equatable {
         if let text = decayHalfLife {
             if let d = DurationText.parse(text), d > .zero { p.decayHalfLifeMillis = d.milliseconds } else {
                 problem("decay_half_life", "'\(text)' is not a positive duration (examples: 6h, 7d)")
+            }
+        }
+        if let text = ttl {
+            if let d = DurationText.parse(text), d >= .seconds(1) { p.ttlMillis = d.milliseconds } else {
+                problem("ttl", "'\(text)' is not a duration of at least 1s (examples: 6h, 7d)")
             }
         }
         if let n = admitAfter {

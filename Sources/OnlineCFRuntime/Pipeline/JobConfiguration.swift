@@ -67,6 +67,8 @@ public struct RunSummary: Sendable {
     /// A shared job: events of users other workers own (left to them), and events of the
     /// peers' committed log chunks applied here.
     public var peerEvents = 0, peerEventsApplied = 0
+    /// TTL expiry: users and items expired, and the user–item pairs live at the end (nil: no TTL).
+    public var expiredUsers = 0, expiredItems = 0, livePairs: Int?
     /// Peak resident memory of this process (Linux `VmHWM`), in bytes, if known.
     public var peakResidentBytes: Int?
 
@@ -100,6 +102,9 @@ public struct RunSummary: Sendable {
         }
         if peerEvents > 0 || peerEventsApplied > 0 {
             lines.append("other workers: \(peerEvents) events of their users left to them, \(peerEventsApplied) events of their logs applied")
+        }
+        if let livePairs {
+            lines.append("TTL: expired \(expiredUsers) users, \(expiredItems) items; live user–item pairs: \(livePairs)")
         }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if let sourceReport { lines.append(sourceReport) }

@@ -57,7 +57,7 @@ public final class StreamJob {
         self.metrics = metrics
         self.store = store
         self.shutdown = shutdown
-        self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, shouldGiveUp: { [shutdown] in shutdown.isRequested })
+        self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, ttlMillis: configuration.parameters.ttlMillis, shouldGiveUp: { [shutdown] in shutdown.isRequested })
         self.emitter = ListEmitter(writer: writer, workers: configuration.workers)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
         self.model = CFModel(parameters: configuration.parameters)
@@ -164,6 +164,9 @@ public final class StreamJob {
         summary.malformed = reporter.count
         summary.hotUserEvents = model.hotUserEvents
         summary.eventsBeforeAdmission = model.eventsBeforeAdmission
+        if model.parameters.ttlMillis != nil {
+            summary.expiredUsers = model.expiredUsers; summary.expiredItems = model.expiredItems; summary.livePairs = model.pairCount
+        }
         summary.kvCommands += store.client.commandsSent - commandsBefore
         summary.seconds = (clock.now - start).seconds
         summary.peakResidentBytes = RunSummary.currentPeakResidentBytes()
