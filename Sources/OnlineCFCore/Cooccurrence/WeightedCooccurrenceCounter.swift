@@ -69,8 +69,17 @@ public struct WeightedCooccurrenceCounter: Sendable {
             values[b].append(v)
             old = 0
         }
-        let newDegree = degrees[e] + (v - old)
-        degrees[e] = abs(newDegree) <= 1e-12 * max(abs(degrees[e]), abs(v - old)) ? 0 : newDegree
+        revalue(basket: b, at: p, entity: entity, from: old, to: v, droppingZeros: false)
+    }
+
+    /// Moves the pair at position `p` of basket `b` from value `old` to `new`: the entity's
+    /// degree changes by the difference, and its co-occurrence with every pair `q` of the
+    /// basket within the window by `min(new, v_q) − min(old, v_q)`, in both rows.
+    /// `droppingZeros`: entries that reach 0 leave the rows.
+    private mutating func revalue(basket b: Int, at p: Int, entity: UInt32, from old: Double, to new: Double, droppingZeros: Bool) {
+        let e = Int(entity)
+        let newDegree = degrees[e] + (new - old)
+        degrees[e] = abs(newDegree) <= 1e-12 * max(abs(degrees[e]), abs(new - old)) ? 0 : newDegree
         changes.degree(entity)
         let count = members[b].count
         let lower = window > 0 ? max(0, p - window) : 0
@@ -78,11 +87,15 @@ public struct WeightedCooccurrenceCounter: Sendable {
         var touched = false
         for q in lower...upper where q != p {
             let vo = values[b][q]
-            let delta = min(v, vo) - min(old, vo)
+            let delta = min(new, vo) - min(old, vo)
             if delta == 0 { continue }
             let o = members[b][q]
             rows[e].addSnappingToZero(o, delta)
             rows[Int(o)].addSnappingToZero(entity, delta)
+            if droppingZeros {
+                if rows[e].value(of: o) == 0 { rows[e].remove(o) }
+                if rows[Int(o)].value(of: entity) == 0 { rows[Int(o)].remove(entity) }
+            }
             changes.row(o)
             touched = true
             pairUpdates += 1
@@ -95,30 +108,9 @@ public struct WeightedCooccurrenceCounter: Sendable {
     /// co-occurrence entries that reach 0 are dropped.
     public mutating func remove(basket: UInt32, entity: UInt32) {
         guard let known = position.removeValue(forKey: UInt64(basket) << 32 | UInt64(entity)) else { return }
-        let b = Int(basket), p = Int(known), e = Int(entity)
+        let b = Int(basket), p = Int(known)
         let v = values[b][p]
-        if v != 0 {
-            let newDegree = degrees[e] - v
-            degrees[e] = abs(newDegree) <= 1e-12 * max(abs(degrees[e]), v) ? 0 : newDegree
-            changes.degree(entity)
-            let count = members[b].count
-            let lower = window > 0 ? max(0, p - window) : 0
-            let upper = window > 0 ? min(count - 1, p + window) : count - 1
-            var touched = false
-            for q in lower...upper where q != p {
-                let delta = min(v, values[b][q])
-                if delta == 0 { continue }
-                let o = members[b][q]
-                rows[e].addSnappingToZero(o, -delta)
-                rows[Int(o)].addSnappingToZero(entity, -delta)
-                if rows[e].value(of: o) == 0 { rows[e].remove(o) }
-                if rows[Int(o)].value(of: entity) == 0 { rows[Int(o)].remove(entity) }
-                changes.row(o)
-                touched = true
-                pairUpdates += 1
-            }
-            if touched { changes.row(entity) }
-        }
+        if v != 0 { revalue(basket: b, at: p, entity: entity, from: v, to: 0, droppingZeros: true) }
         if window == 0 {
             // Positions do not matter: move the last pair into the freed slot.
             let last = members[b].count - 1
