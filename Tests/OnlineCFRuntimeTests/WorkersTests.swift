@@ -58,6 +58,36 @@ import OnlineCFTestSupport
             #expect((one[algorithm.rawValue]?.count ?? 0) > 10, "\(algorithm.rawValue): \(one[algorithm.rawValue]?.count ?? 0) lists")
             expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-9, "\(algorithm.rawValue), 2 workers vs 1")
         }
+        // The state of two workers cannot be continued by one (worker 1's log would be ignored).
+        let alone = try OnlineCFBinary.run(["run", "--namespace", "two"] + options)
+        #expect(alone.status != 0 && alone.stderr.contains("holds the state of a job run by 2 worker(s)"), "\(alone.stderr)")
+    }
+
+    /// A batch backfills the first half of a log; two workers then stream the second half
+    /// into the same namespace: the lists equal one batch over the whole log (worker 0's
+    /// log, the batch's, replays first, so every user's events keep their order).
+    @Test func twoWorkersContinueABatch() throws {
+        let redis = try TestRedis()
+        let lines = try generatedEvents(8_000, users: 300, items: 500, seed: 6).split(separator: 0x0A)
+        let whole = redis.directory + "/whole.jsonl", first = redis.directory + "/first.jsonl", second = redis.directory + "/second.jsonl"
+        for (path, part) in [(whole, lines[...]), (first, lines[..<4_000]), (second, lines[4_000...])] {
+            FileManager.default.createFile(atPath: path, contents: Data(part.joined(separator: [0x0A]) + [0x0A]))
+        }
+        let options = ["--redis", redis.url, "--algos", "cooccurrence", "--user-history", "0", "--no-progress"]
+        try onlinecf(["batch", whole, "--namespace", "one"] + options)
+        try onlinecf(["batch", first, "--namespace", "two"] + options)
+        let worker = { (i: Int) in
+            ["run", "--source", "file:\(second)", "--namespace", "two", "--workers", "2", "--worker", String(i), "--emit-interval", "200ms"] + options
+        }
+        for (i, r) in try Self.runTogether([worker(0), worker(1)]).enumerated() {
+            #expect(r.status == 0, "worker \(i): \(r.stderr.suffix(1500))")
+        }
+        let algorithms = Algorithm.allCases.filter { $0 != .swing }
+        let one = try Self.exportAll(redis.url, namespace: "one", algorithms: algorithms)
+        let two = try Self.exportAll(redis.url, namespace: "two", algorithms: algorithms)
+        for algorithm in algorithms {
+            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-12, "\(algorithm.rawValue), batch then 2 workers vs 1 batch")
+        }
     }
 
     /// The scale-out of issue 5: two workers on one Kafka consumer group (a topic of four

@@ -231,6 +231,8 @@ public final class StreamJob {
         let started = clock.now
         defer { summary.restoreSeconds = (clock.now - started).seconds }
         meta = try store.loadMeta()
+        if meta.logChunks > 0 { try checkWorkerCount(meta.workers, of: store.worker) }
+        meta.workers = configuration.workers.count
         filtersUsers = configuration.workers.isShared && !source.readsOwnShare
         if configuration.workers.isShared { return try restoreSharedState() }
         // Swing: replay up to the last rebuild point without increments, rebuild there,
@@ -256,18 +258,26 @@ public final class StreamJob {
         try restoreTables()
     }
 
-    /// Restores a shared job's worker: replays its own log and every peer's (users are
-    /// disjoint between logs, so the order between logs does not matter), rebuilds Swing
+    /// Restores a shared job's worker: replays every worker's log in worker order, its own
+    /// included (users are disjoint between logs, and a single job's earlier log — worker
+    /// 0's — comes first, so each user's events replay in their order), rebuilds Swing
     /// exactly, and marks every list changed: the first emission rewrites the lists this
     /// worker owns (the emitted-chunk marks of one log do not say what the others' did).
     private func restoreSharedState() throws {
         if meta.inputEnded { try store.markInputEnded(false) }
         model.setSwingIncremental(false)
-        try store.forEachLogChunk(count: meta.logChunks) { _, events in
-            for event in events { model.apply(event, replaying: true) }
-            summary.replayedEvents += events.count
+        peerChunks = Array(repeating: 0, count: configuration.workers.count)
+        let progress = try store.progress(ofWorkers: 0..<configuration.workers.count)
+        for worker in 0..<configuration.workers.count {
+            if worker == store.worker {
+                try store.forEachLogChunk(count: meta.logChunks) { _, events in
+                    for event in events { model.apply(event, replaying: true) }
+                    summary.replayedEvents += events.count
+                }
+            } else {
+                try applyLog(ofPeer: worker, upTo: progress[worker])
+            }
         }
-        _ = try applyPeerChunks()
         if model.swing != nil { model.rebuildSwing() }
         model.setSwingIncremental(true)
         if meta.logChunks > 0 || peerChunks.contains(where: { $0 > 0 }) { model.markAllChanged() }
@@ -283,21 +293,35 @@ public final class StreamJob {
     private func applyPeerChunks() throws -> Bool {
         let workers = configuration.workers
         guard workers.isShared else { return true }
-        if peerChunks.isEmpty { peerChunks = Array(repeating: 0, count: workers.count) }
         let progress = try store.progress(ofWorkers: 0..<workers.count)
         var allEnded = true
         for peer in workers.peers {
-            let (chunks, ended) = progress[peer]
-            if chunks > peerChunks[peer] {
-                try store.forEachLogChunk(worker: peer, from: peerChunks[peer], count: chunks) { _, events in
-                    for event in events { model.apply(event, replaying: true) }
-                    summary.peerEventsApplied += events.count
-                }
-                peerChunks[peer] = chunks
-            }
-            if !ended { allEnded = false }
+            try applyLog(ofPeer: peer, upTo: progress[peer])
+            if !progress[peer].inputEnded { allEnded = false }
         }
         return allEnded
+    }
+
+    /// Applies a peer's log chunks from where this worker stopped to `progress.logChunks`,
+    /// after checking that the peer runs with the same worker count.
+    private func applyLog(ofPeer peer: Int, upTo progress: (logChunks: Int, inputEnded: Bool, workers: Int?)) throws {
+        guard progress.logChunks > peerChunks[peer] else { return }
+        try checkWorkerCount(progress.workers, of: peer)
+        try store.forEachLogChunk(worker: peer, from: peerChunks[peer], count: progress.logChunks) { _, events in
+            for event in events { model.apply(event, replaying: true) }
+            summary.peerEventsApplied += events.count
+        }
+        peerChunks[peer] = progress.logChunks
+    }
+
+    /// Throws unless the worker count `recorded` in worker `worker`'s meta is this job's,
+    /// or 1 in worker 0's (the log of a job that ran alone, or a batch: history a shared
+    /// job can build on). Ownership is a hash modulo the count: with another count, users'
+    /// events would be split differently between the logs.
+    private func checkWorkerCount(_ recorded: Int?, of worker: Int) throws {
+        let count = configuration.workers.count, was = recorded ?? 1
+        guard was != count && !(worker == 0 && was == 1) else { return }
+        throw RuntimeError("namespace '\(store.keys.namespace)' holds the state of a job run by \(was) worker(s) (worker \(worker)'s meta says so); this process runs with --workers \(count). Workers own users by a hash modulo the count, so it cannot change under a state: run with --workers \(was), or 'onlinecf reset' and backfill with 'onlinecf batch' (a batch's state can then be continued by any number of workers).")
     }
 
     /// The admission sketch, the item table and item statuses.

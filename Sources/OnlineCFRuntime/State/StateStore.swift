@@ -28,6 +28,10 @@ public struct StateMeta: Sendable, Equatable {
     /// everything it read; cleared when it starts again. Workers of a shared job wait for
     /// every peer's mark before their final emission.
     public var inputEnded = false
+    /// How many workers the job that wrote this meta ran with (field `workers`; nil when
+    /// absent). Ownership is a hash modulo the worker count, so the count of a shared job
+    /// cannot change under its state.
+    public var workers: Int?
 }
 
 /// The durable home of a namespace in the KV store: the event log that rebuilds the
@@ -74,6 +78,7 @@ public final class StateStore {
         meta.eventsCommitted = fields["events_committed"].flatMap { Int($0) } ?? 0
         meta.swingRebuildChunk = fields["swing_rebuild_chunk"].flatMap { Int($0) } ?? 0
         meta.inputEnded = fields["input_ended"] == "1"
+        meta.workers = fields["workers"].flatMap { Int($0) }
         for (field, value) in fields where field.hasPrefix("source:") {
             meta.sourcePositions[String(field.dropFirst("source:".count))] = value
         }
@@ -85,12 +90,14 @@ public final class StateStore {
         return meta
     }
 
-    /// Every worker's committed log length and end-of-input mark, in one round trip.
-    public func progress(ofWorkers workers: Range<Int>) throws -> [(logChunks: Int, inputEnded: Bool)] {
-        let replies = try client.pipeline(workers.map { RedisCommand("HMGET", keys.meta(worker: $0), "log_chunks", "input_ended") })
+    /// Every worker's committed log length, end-of-input mark and recorded worker count,
+    /// in one round trip.
+    public func progress(ofWorkers workers: Range<Int>) throws -> [(logChunks: Int, inputEnded: Bool, workers: Int?)] {
+        let replies = try client.pipeline(workers.map { RedisCommand("HMGET", keys.meta(worker: $0), "log_chunks", "input_ended", "workers") })
         return replies.map { reply in
-            let fields = reply.array ?? []
-            return (fields.first?.string.flatMap { Int($0) } ?? 0, fields.count > 1 && fields[1].string == "1")
+            let fields = (reply.array ?? []).map(\.string)
+            let field = { (n: Int) in n < fields.count ? fields[n] : nil }
+            return (field(0).flatMap { Int($0) } ?? 0, field(1) == "1", field(2).flatMap { Int($0) })
         }
     }
 
@@ -132,6 +139,7 @@ public final class StateStore {
         hset.append(string: "lines_committed"); hset.append(string: String(meta.linesCommitted))
         hset.append(string: "input_lines_committed"); hset.append(string: String(meta.inputLinesCommitted))
         hset.append(string: "events_committed"); hset.append(string: String(meta.eventsCommitted))
+        hset.append(string: "workers"); hset.append(string: String(meta.workers ?? 1))
         if let source { hset.append(string: "source:" + source.identity); hset.append(string: source.position) }
         var commands = [RedisCommand("MULTI")]
         if !events.isEmpty {
