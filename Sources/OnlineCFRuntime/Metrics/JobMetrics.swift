@@ -20,6 +20,8 @@ public final class JobMetrics: Sendable {
     let sourceLag: Gauge
     let eventsHotUser: Counter
     let eventsBeforeAdmission: Counter
+    let peerEventsApplied: Counter
+    let eventsOfPeers: Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -32,6 +34,8 @@ public final class JobMetrics: Sendable {
         emissions = registry.makeCounter(name: "onlinecf_emissions_total", help: "Emissions written.")
         eventsHotUser = registry.makeCounter(name: "onlinecf_events_hot_user_total", help: "Events left out by the hot-user guard (a user over its limit in the window).")
         eventsBeforeAdmission = registry.makeCounter(name: "onlinecf_events_before_admission_total", help: "Events left out because their user or item was not admitted yet (--admit-after).")
+        peerEventsApplied = registry.makeCounter(name: "onlinecf_peer_events_applied_total", help: "Several workers: events of the peers' committed log chunks applied here.")
+        eventsOfPeers = registry.makeCounter(name: "onlinecf_events_of_peers_total", help: "Several workers: events read whose user another worker owns (left to it).")
         let seconds: [Duration] = [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                    .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300)]
         commitSeconds = registry.makeDurationHistogram(name: "onlinecf_commit_seconds", buckets: seconds, help: "Time to commit one event-log chunk.")

@@ -50,6 +50,7 @@ public final class StreamJob {
     public let metrics: JobMetrics
     private var reported = (lines: 0, events: 0, applied: 0, malformed: 0, commands: 0, lists: 0)
     private var reportedLeftOut = (hot: 0, admission: 0)
+    private var reportedPeers = (applied: 0, left: 0)
     private var emissionStarted: [Int: ContinuousClock.Instant] = [:]
 
     public init(configuration: JobConfiguration, store: StateStore, shutdown: ShutdownSignal, metrics: JobMetrics = JobMetrics()) throws {
@@ -410,6 +411,9 @@ public final class StreamJob {
         metrics.eventsHotUser.increment(by: Int64(model.hotUserEvents - reportedLeftOut.hot))
         metrics.eventsBeforeAdmission.increment(by: Int64(model.eventsBeforeAdmission - reportedLeftOut.admission))
         reportedLeftOut = (model.hotUserEvents, model.eventsBeforeAdmission)
+        metrics.peerEventsApplied.increment(by: Int64(summary.peerEventsApplied - reportedPeers.applied))
+        metrics.eventsOfPeers.increment(by: Int64(summary.peerEvents - reportedPeers.left))
+        reportedPeers = (summary.peerEventsApplied, summary.peerEvents)
     }
 
     /// Computes and hands over more of the emission under way. What was applied since the
