@@ -75,4 +75,20 @@ import OnlineCFTestSupport
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
     }
+
+    /// A list longer than 128 members is written with DEL + ZADD (beyond a listpack): with
+    /// `--ttl` its MULTI block also sets the expiry (`PEXPIRE`), like RESTORE's ttl does.
+    @Test func listsWrittenWithZADDCarryTheTTLToo() throws {
+        let redis = try TestRedis()
+        let client = RedisClient(endpoint: try RedisEndpoint(url: redis.url))
+        defer { client.close() }
+        // One user with 200 items: every item co-occurs with the 199 others.
+        let input = (0..<200).map { "{\"user\":\"u\",\"item\":\"i\($0)\",\"ts\":1000}\n" }.joined()
+        try onlinecf(["run", "--redis", redis.url, "--namespace", "z", "--algos", "itemcf:cooccurrence", "-k", "150",
+                      "--item-history", "0", "--ttl", "1h", "--no-progress"], stdin: Array(input.utf8))
+        let key = "z:i2i:itemcf:cooccurrence:i0"
+        #expect(try client.execute(RedisCommand("ZCARD", key)).int == 150)
+        let left = try client.execute(RedisCommand("PTTL", key)).int ?? -3
+        #expect(left > 3_000_000 && left <= 3_600_000, "PTTL \(left)")
+    }
 }
