@@ -113,6 +113,9 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "The hot-user guard's window, e.g. 10m, 1h (default: 1h).")
     var hotUserWindow: String?
 
+    @Option(name: .long, help: "Threads that compute: a batch's co-occurrence lists (a sparse product over every item, user or author) and exact Swing (default: the machine's cores).")
+    var threads: Int?
+
     @Option(name: .long, help: "Swing: alpha1 in the user weight 1/(alpha1 + |I_u|)^beta (default: 15).")
     var swingAlpha1: Double?
     @Option(name: .long, help: "Swing: alpha2 in w_u·w_v/(alpha2 + |I_u ∩ I_v|) (default: 0).")
@@ -131,7 +134,7 @@ struct ModelOptions: ParsableArguments {
     var swingUserWindow: Int?
 
     func apply(to s: inout JobSpec) {
-        s.algorithms = algos; s.k = k
+        s.algorithms = algos; s.k = k; s.threads = threads
         s.actionWeights = actionWeights; s.decayHalfLife = decayHalfLife; s.ttl = ttl
         s.admitAfter = admitAfter; s.hotUserLimit = hotUserLimit; s.hotUserWindow = hotUserWindow
         s.itemHistory = itemHistory; s.userHistory = userHistory; s.authorHistory = authorHistory

@@ -163,7 +163,9 @@ import OnlineCFTestSupport
 
 @Suite(.serialized) struct WeightedStreamTests {
     /// Action weights (a negative one included) and decay: streaming in two runs (the
-    /// second replays the first's log) writes the same lists as a backfill, score for score.
+    /// second replays the first's log) writes the same lists as a backfill. The backfill
+    /// sums each entry over its baskets in another order than the stream's increments, so
+    /// scores agree within 1e-12 relative (ties within it may order either way).
     @Test func weightedDecayedStreamEqualsBatch() throws {
         let lines = try generatedEvents(12_000, users: 400, items: 150, seed: 19).split(separator: 0x0A).map { Array($0) + [0x0A] }
         let redis = try TestRedis()
@@ -175,7 +177,8 @@ import OnlineCFTestSupport
         for algorithm in ["itemcf:cooccurrence", "itemcf:cosine", "itemcf:jaccard", "itemcf:lift", "u2u:cosine"] {
             let a = try onlinecf(["export", "--algo", algorithm, "--namespace", "live", "--redis", redis.url]).stdout
             let b = try onlinecf(["export", "--algo", algorithm, "--namespace", "calm", "--redis", redis.url]).stdout
-            #expect(!a.isEmpty && a == b, "\(algorithm) differs between the streamed and the backfilled namespace")
+            #expect(!a.isEmpty)
+            expectSameLists(parseExport(a), parseExport(b), tolerance: 1e-12, "\(algorithm): streamed vs backfilled")
         }
     }
 

@@ -25,8 +25,17 @@
 /// terms leave streamed Swing scores at the next exact rebuild) and from the recent
 /// items of recall. An id that comes back starts from scratch. a2a (authors) is not
 /// covered, and admission is not repeated.
+///
+/// Co-occurrence lists (ItemCF, u2u, a2a) are evaluated one of two ways
+/// (``CooccurrenceEvaluation``): incrementally, each new pair updating counters so that a
+/// list can be read after any event (streaming), or deferred, new pairs only recorded and
+/// every list computed at once by ``computeDeferredLists(threads:)`` as a sparse product
+/// on every core (a batch). Both give the same lists (binary counts bit for bit).
 public struct CFModel: Sendable {
     public let parameters: ModelParameters
+    /// How co-occurrence lists are computed here (``CooccurrenceEvaluation/deferred`` is
+    /// taken only without a TTL, whose expiry needs the incremental counters).
+    public let evaluation: CooccurrenceEvaluation
     public private(set) var users = IdInterner()
     public private(set) var items = IdInterner()
     public private(set) var authors = IdInterner()
@@ -71,23 +80,34 @@ public struct CFModel: Sendable {
     /// Users and items expired so far.
     public private(set) var expiredUsers = 0, expiredItems = 0
 
+    /// Deferred evaluation: the new (user, item) and (user, author) pairs in arrival order,
+    /// and the lists computed from them.
+    private var deferredPairs = PairSequence()
+    private var deferredAuthorPairs = PairSequence()
+    private var deferredLists: [Algorithm: [[ScoredNeighbor]]] = [:]
+    private var deferredListsUnemitted = false
+    private let maintainsA2A: Bool
+
     private static let noAuthor = UInt32.max
 
-    public init(parameters: ModelParameters) {
+    public init(parameters: ModelParameters, evaluation: CooccurrenceEvaluation = .incremental) {
         self.parameters = parameters
         let algos = parameters.algorithms
+        maintainsA2A = algos.contains(.a2aCosine)
+        self.evaluation = parameters.ttlMillis == nil ? evaluation : .incremental
+        decay = parameters.decayHalfLifeMillis.map { ForwardDecay(halfLifeMillis: $0) }
+        if parameters.admitAfter > 1 { admissionSketch = CountMinSketch() }
+        if algos.contains(.swing) { swing = StreamingSwing(parameters: parameters.swing) }
+        if let r = parameters.recall { recent = RecentInteractions(capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis) }
+        guard self.evaluation == .incremental else { return }
         let weighted = parameters.isWeighted
         if algos.contains(where: { $0.kind == .i2i && $0 != .swing }) {
             if weighted { weightedItemCF = WeightedCooccurrenceCounter(window: parameters.itemHistory) } else { itemCF = CooccurrenceCounter(window: parameters.itemHistory) }
         }
-        if algos.contains(.swing) { swing = StreamingSwing(parameters: parameters.swing) }
         if algos.contains(.u2uCosine) {
             if weighted { weightedU2U = WeightedCooccurrenceCounter(window: parameters.userHistory) } else { u2u = CooccurrenceCounter(window: parameters.userHistory) }
         }
-        decay = parameters.decayHalfLifeMillis.map { ForwardDecay(halfLifeMillis: $0) }
-        if parameters.admitAfter > 1 { admissionSketch = CountMinSketch() }
-        if algos.contains(.a2aCosine) { a2a = CooccurrenceCounter(window: parameters.authorHistory) }
-        if let r = parameters.recall { recent = RecentInteractions(capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis) }
+        if maintainsA2A { a2a = CooccurrenceCounter(window: parameters.authorHistory) }
     }
 
     /// Number of distinct (user, item) pairs applied.
@@ -198,15 +218,17 @@ public struct CFModel: Sendable {
         if parameters.isWeighted, applyWeight(user: u, item: i, event) { changed = true }
         if seenUserItem.insert(pair).inserted {
             changed = true
+            if evaluation == .deferred { deferredPairs.append(basket: u, entity: i) }
             itemCF?.addNewPair(basket: u, entity: i)
             u2u?.addNewPair(basket: i, entity: u)
             if swing != nil {
                 let seen = seenUserItem
                 swing!.addNewPair(user: u, item: i, holds: { v, x in seen.contains(UInt64(v) << 32 | UInt64(x)) })
             }
-            if a2a != nil, Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor,
+            if maintainsA2A, Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor,
                seenUserAuthor.insert(UInt64(u) << 32 | UInt64(itemAuthor[Int(i)])).inserted {
-                a2a!.addNewPair(basket: u, entity: itemAuthor[Int(i)])
+                if evaluation == .deferred { deferredAuthorPairs.append(basket: u, entity: itemAuthor[Int(i)]) }
+                a2a?.addNewPair(basket: u, entity: itemAuthor[Int(i)])
             }
         }
         guard changed else { return nil }
@@ -358,6 +380,7 @@ public struct CFModel: Sendable {
     public func list(_ algorithm: Algorithm, of entity: UInt32, using selector: inout TopKSelector) -> [ScoredNeighbor] {
         let filtering = algorithm.kind == .i2i && !blocked.isEmpty
         if filtering && isBlocked(entity) { return [] }
+        if let lists = deferredLists[algorithm] { return Int(entity) < lists.count ? lists[Int(entity)] : [] }
         if algorithm == .swing {
             guard let swing, Int(entity) < swing.rows.count else { return [] }
             if filtering {
@@ -433,6 +456,10 @@ public struct CFModel: Sendable {
     public func changedEntities(full: Bool) -> [(ListFamily, [UInt32])] {
         var out: [(ListFamily, [UInt32])] = parameters.algorithms.sorted().compactMap { algorithm in
             if algorithm == .swing { return swing.map { (.algorithm(algorithm), $0.changed.members) } }
+            if evaluation == .deferred {
+                guard deferredListsUnemitted, let lists = deferredLists[algorithm] else { return (.algorithm(algorithm), []) }
+                return (.algorithm(algorithm), (0..<lists.count).map(UInt32.init))
+            }
             if let weighted = weightedCounter(for: algorithm), let measure = algorithm.measure {
                 // With decay, cooccurrence and lift scores move with time: a full emission
                 // rewrites every list so that all of them are as of the same moment.
@@ -456,6 +483,7 @@ public struct CFModel: Sendable {
     }
 
     public mutating func clearChanges(full: Bool) {
+        deferredListsUnemitted = false
         itemCF?.clearChanges(full: full); u2u?.clearChanges(full: full); a2a?.clearChanges(full: full)
         weightedItemCF?.clearChanges(full: full); weightedU2U?.clearChanges(full: full)
         swing?.clearChanges()
@@ -476,6 +504,54 @@ public struct CFModel: Sendable {
         }
     }
 
+    /// Deferred evaluation: computes every co-occurrence list from the pairs applied so
+    /// far as a sparse product (``SparseCooccurrence``) on `threads` threads, with the
+    /// items blocked now left out. The lists then read as they would from the incremental
+    /// counters after the same events, and all of them count as changed. Nothing happens
+    /// under incremental evaluation.
+    public mutating func computeDeferredLists(threads: Int) {
+        guard evaluation == .deferred else { return }
+        let algorithms = parameters.algorithms
+        deferredLists = [:]
+        // Weighted: each pair's value as the weighted counter holds it, weight · g(time).
+        var values: [Double]?
+        if parameters.isWeighted {
+            var growth = decay
+            var v = [Double](repeating: 0, count: deferredPairs.count)
+            var p = 0
+            deferredPairs.forEach { u, i in
+                let state = pairStates[UInt64(u) << 32 | UInt64(i)]!
+                v[p] = growth == nil ? state.weight : state.weight * growth!.growth(at: state.atMillis)
+                p += 1
+            }
+            values = v
+        }
+        let decayFactor = decay?.factor(at: watermarkMillis) ?? 1
+        func requests(_ chosen: [Algorithm]) -> [SparseCooccurrence.Request] {
+            chosen.map { a in
+                let measure = a.measure!
+                return .init(measure: measure, factor: values == nil || measure.isScaleInvariant ? 1 : decayFactor)
+            }
+        }
+        func compute(_ chosen: [Algorithm], _ matrix: @autoclosure () -> BasketMatrix, window: Int, kind: ListKind) {
+            guard !chosen.isEmpty else { return }
+            let product = SparseCooccurrence(matrix: matrix(), window: window)
+            let lists = product.lists(requests(chosen), k: parameters.k, names: names(for: kind), sortKeys: sortKeys(for: kind),
+                                      excluded: kind == .i2i ? blocked : [], threads: threads)
+            for (a, l) in zip(chosen, lists) { deferredLists[a] = l }
+        }
+        let itemCF = algorithms.filter { $0.kind == .i2i && $0 != .swing }.sorted()
+        compute(itemCF, BasketMatrix(pairs: deferredPairs, values: values, basketCount: users.count, entityCount: items.count),
+                window: parameters.itemHistory, kind: .i2i)
+        compute(algorithms.filter { $0.kind == .u2u }.sorted(),
+                BasketMatrix(pairs: deferredPairs.transposed(), values: values, basketCount: items.count, entityCount: users.count),
+                window: parameters.userHistory, kind: .u2u)
+        compute(algorithms.filter { $0.kind == .a2a }.sorted(),
+                BasketMatrix(pairs: deferredAuthorPairs, basketCount: users.count, entityCount: authors.count),
+                window: parameters.authorHistory, kind: .a2a)
+        deferredListsUnemitted = true
+    }
+
     /// Turns Swing's per-event increments on or off (see ``StreamingSwing/incremental``).
     public mutating func setSwingIncremental(_ on: Bool) { swing?.incremental = on }
 
@@ -494,4 +570,13 @@ public struct CFModel: Sendable {
         (itemCF?.pairUpdates ?? 0) + (u2u?.pairUpdates ?? 0) + (a2a?.pairUpdates ?? 0)
             + (weightedItemCF?.pairUpdates ?? 0) + (weightedU2U?.pairUpdates ?? 0)
     }
+}
+
+/// How a ``CFModel`` computes co-occurrence lists (ItemCF, u2u, a2a).
+public enum CooccurrenceEvaluation: Sendable, Hashable {
+    /// Counters updated by every new pair: any list can be read after any event.
+    case incremental
+    /// New pairs recorded only; ``CFModel/computeDeferredLists(threads:)`` computes every
+    /// list at once, on every core (a batch).
+    case deferred
 }

@@ -24,7 +24,7 @@ public enum SwingScorer {
         let itemCount = itemUsers.count
         let kept = userItems.map { parameters.isKept(itemCount: $0.count) }
         let weights = userItems.map { parameters.weight(itemCount: $0.count) }
-        let results = RowBuffer(count: itemCount)
+        let results = ParallelSlots<Row>(count: itemCount, initial: [])
         let workers = max(1, threads)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var scratch = Scratch(itemCount: itemCount, maxUsers: parameters.maxUserNumPerItem)
@@ -137,23 +137,5 @@ public enum SwingScorer {
             for j in touched { bucketCount[Int(j)] = 0 }
             return row
         }
-    }
-
-    /// Rows written by several threads, each index by exactly one thread.
-    final class RowBuffer: @unchecked Sendable {
-        // Safe: `concurrentPerform` gives each worker a disjoint set of indices, each slot
-        // is written through the raw buffer by one thread only, and `take()` runs after
-        // every worker has returned (concurrentPerform waits for them).
-        private let slots: UnsafeMutableBufferPointer<Row>
-        init(count: Int) {
-            slots = .allocate(capacity: count)
-            slots.initialize(repeating: [])
-        }
-        deinit {
-            slots.deinitialize()
-            slots.deallocate()
-        }
-        func set(_ i: Int, _ row: Row) { slots[i] = row }
-        func take() -> [Row] { Array(slots) }
     }
 }

@@ -95,6 +95,7 @@ public enum JobFile {
                 case "admit_after": spec.admitAfter = int(value, path, line)
                 case "workers": spec.workers = int(value, path, line)
                 case "worker": spec.worker = int(value, path, line)
+                case "threads": spec.threads = int(value, path, line)
                 case "hot_user.limit": spec.hotUserLimit = int(value, path, line)
                 case "hot_user.window": spec.hotUserWindow = string(value, path, line)
                 case "recall.algo": spec.recallAlgo = list(value, path, line)?.joined(separator: ",")

@@ -51,6 +51,8 @@ public struct JobSpec: Sendable, Equatable {
     /// Workers sharing the job (`workers`), and this process's number (`worker`).
     public var workers: Int?
     public var worker: Int?
+    /// Threads that compute (`threads`): a batch's lists, Swing's exact rebuilds.
+    public var threads: Int?
     /// Where each field came from, for error messages: field path → line of the job file.
     public var lines: [String: Int] = [:]
     /// Problems found while reading the job file, reported by ``resolve()`` with the rest.
@@ -70,7 +72,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.metrics)
         take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
         take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
-        take(\.ttl); take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow); take(\.workers); take(\.worker)
+        take(\.ttl); take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow); take(\.workers); take(\.worker); take(\.threads)
         return r
     }
 
@@ -122,6 +124,8 @@ public struct JobSpec: Sendable, Equatable {
             problem("columns", "Kafka messages of format inter carry no header: name the columns (e.g. user,item,ignore,ts), or use --format tsv")
         }
         c.deadLetterPath = deadLetter
+        c.threads = threads ?? JobConfiguration.defaultThreads
+        if !(1...1024).contains(c.threads) { problem("threads", "\(c.threads) is out of range: use 1 to 1024") }
         let workerCount = workers ?? 1, workerIndex = worker ?? 0
         if !(1...1024).contains(workerCount) {
             problem("workers", "\(workerCount) is out of range: use 1 to 1024")

@@ -1,3 +1,4 @@
+import Foundation
 import OnlineCFCore
 
 /// Everything a run or batch job needs to know, independent of where it came from
@@ -34,6 +35,12 @@ public struct JobConfiguration: Sendable {
     /// Which worker of the job this process is (`--workers`, `--worker`): it reads the
     /// events of the users it owns, applies every worker's, and writes the lists it owns.
     public var workers = WorkerAssignment.single
+    /// Threads that compute: a batch's co-occurrence lists and every exact Swing
+    /// computation (default: the machine's active cores, ``defaultThreads``).
+    public var threads = JobConfiguration.defaultThreads
+
+    /// The machine's active processor count.
+    public static var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     public init() {}
 }
@@ -115,4 +122,3 @@ public struct RunSummary: Sendable {
     }
 }
 
-import Foundation

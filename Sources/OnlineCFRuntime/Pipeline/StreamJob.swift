@@ -61,7 +61,7 @@ public final class StreamJob {
         self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, ttlMillis: configuration.parameters.ttlMillis, shouldGiveUp: { [shutdown] in shutdown.isRequested })
         self.emitter = ListEmitter(writer: writer, workers: configuration.workers)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
-        self.model = CFModel(parameters: configuration.parameters)
+        self.model = CFModel(parameters: configuration.parameters, evaluation: configuration.mode == .batch ? .deferred : .incremental)
         self.moderation = ModerationSync(store: store)
         do {
             self.decoder = try EventDecoder(format: configuration.format, columns: configuration.columns)
@@ -154,6 +154,12 @@ public final class StreamJob {
         // A batch, and a shared job (whose workers applied events in different orders),
         // end with Swing exact.
         if configuration.mode == .batch || shared { try rebuildSwing() }
+        if configuration.mode == .batch {
+            // Every co-occurrence list at once, with the item statuses as of now.
+            try commit()
+            try moderation.refresh(&model)
+            model.computeDeferredLists(threads: configuration.threads)
+        }
         try finalEmission()
         if configuration.showProgress { progress(since: start); FileHandle.standardError.write(Data("\n".utf8)) }
         return finish(start: start, commandsBefore: commandsBefore)
@@ -180,7 +186,7 @@ public final class StreamJob {
         guard model.swing != nil else { return }
         try commit()
         let started = clock.now
-        model.rebuildSwing()
+        model.rebuildSwing(threads: configuration.threads)
         model.setSwingIncremental(true)
         meta.swingRebuildChunk = meta.logChunks
         try store.markSwingRebuild(chunks: meta.logChunks)
@@ -243,7 +249,7 @@ public final class StreamJob {
         try store.forEachLogChunk(count: meta.logChunks) { chunk, events in
             for event in events { model.apply(event, replaying: true) }
             if chunk + 1 == meta.swingRebuildChunk {
-                model.rebuildSwing()
+                model.rebuildSwing(threads: configuration.threads)
                 model.setSwingIncremental(true)
             }
             summary.replayedEvents += events.count
@@ -279,7 +285,7 @@ public final class StreamJob {
                 try applyLog(ofPeer: worker, upTo: progress[worker])
             }
         }
-        if model.swing != nil { model.rebuildSwing() }
+        if model.swing != nil { model.rebuildSwing(threads: configuration.threads) }
         model.setSwingIncremental(true)
         if meta.logChunks > 0 || peerChunks.contains(where: { $0 > 0 }) { model.markAllChanged() }
         if configuration.resume && source.identity == nil { skipLines = meta.inputLinesCommitted }

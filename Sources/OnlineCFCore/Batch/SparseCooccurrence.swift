@@ -1,0 +1,159 @@
+import Dispatch
+
+/// Batch co-occurrence lists as a sparse product, the way SAR and implicit compute them:
+/// for each entity `a`, walk its baskets and add each co-occurring entity's contribution
+/// into a dense per-thread accumulator, then score the touched entries and keep the top k.
+///
+/// It computes exactly what ``CooccurrenceCounter`` (binary) and
+/// ``WeightedCooccurrenceCounter`` (values) maintain incrementally, for the whole matrix at
+/// once and without holding any co-occurrence row:
+/// - `C(a, o) = Σ_b 1` (binary) or `Σ_b min(v(b, a), v(b, o))` over the baskets `b` in
+///   which `a` and `o` sit fewer than `window + 1` positions apart (any distance when
+///   `window == 0`);
+/// - the score of `o` in `a`'s list is the measure's expression of `C(a, o)·f`,
+///   `d_a·f` and `d_o·f` (``SimilarityMeasure/weightedScore(count:degreeA:degreeB:)``),
+///   with `f` the caller's common factor (decay to the current time, or 1).
+///
+/// Binary counts are sums of ones, so they and their scores are bit for bit the
+/// incremental counter's. Weighted sums are taken in basket order: the same value for
+/// every thread count, within rounding (1e-12 relative) of the incremental sums.
+/// Entities are spread over `threads` threads; each list is computed by one thread, so
+/// the result does not depend on the thread count.
+public struct SparseCooccurrence: Sendable {
+    public let matrix: BasketMatrix
+    public let window: Int
+    /// Each entity's degree (see ``BasketMatrix/degrees()``).
+    public let degrees: [Double]
+
+    public init(matrix: BasketMatrix, window: Int) {
+        precondition(window >= 0)
+        self.matrix = matrix
+        self.window = window
+        self.degrees = matrix.degrees()
+    }
+
+    /// One list request: a measure, the factor `f` its scores take, and where its lists go.
+    public struct Request: Sendable {
+        public var measure: SimilarityMeasure
+        public var factor: Double
+        public init(measure: SimilarityMeasure, factor: Double = 1) {
+            self.measure = measure
+            self.factor = factor
+        }
+    }
+
+    /// The top-k list of every entity under each request, best first with ties by
+    /// neighbour id (``TopKSelector``). `excluded[e]` (when `e` is in range) leaves `e`
+    /// out of every list and empties its own.
+    public func lists(_ requests: [Request], k: Int, names: [String], sortKeys: [UInt64],
+                      excluded: [Bool] = [], threads: Int) -> [[[ScoredNeighbor]]] {
+        let n = matrix.entityCount
+        let results = (0..<requests.count).map { _ in ParallelSlots<[ScoredNeighbor]>(count: n, initial: []) }
+        let workers = max(1, min(threads, n))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var scratch = Accumulator(entityCount: n)
+            var selectors = requests.map { _ in TopKSelector(k: k, names: names, sortKeys: sortKeys) }
+            var e = worker
+            while e < n {
+                if !(e < excluded.count && excluded[e]) {
+                    scratch.accumulate(entity: UInt32(e), matrix: matrix, window: window)
+                    for (r, request) in requests.enumerated() {
+                        let list = scratch.select(entity: e, request: request, degrees: degrees, excluded: excluded, into: &selectors[r])
+                        results[r].set(e, list)
+                    }
+                    scratch.reset()
+                }
+                e += workers
+            }
+        }
+        return results.map { $0.take() }
+    }
+
+    /// A thread's dense accumulator over all entities, with the list of entries touched.
+    struct Accumulator {
+        var sums: [Double]
+        var touched: [UInt32] = []
+
+        init(entityCount: Int) {
+            sums = [Double](repeating: 0, count: entityCount)
+            touched.reserveCapacity(1024)
+        }
+
+        /// Adds every co-occurrence of `a` into `sums`, noting each entity touched once.
+        mutating func accumulate(entity a: UInt32, matrix m: BasketMatrix, window: Int) {
+            let ea = Int(a)
+            sums.withUnsafeMutableBufferPointer { sums in
+                m.entities.withUnsafeBufferPointer { entities in
+                    m.values.withUnsafeBufferPointer { values in
+                        for o in m.entityStart[ea]..<m.entityStart[ea + 1] {
+                            let slot = Int(m.occurrences[o])
+                            let b = Int(m.slotBasket[slot])
+                            var lo = m.basketStart[b], hi = m.basketStart[b + 1]
+                            if window > 0 { lo = max(lo, slot - window); hi = min(hi, slot + window + 1) }
+                            if values.isEmpty {
+                                for q in lo..<hi where q != slot {
+                                    let other = Int(entities[q])
+                                    if sums[other] == 0 { touched.append(UInt32(other)) }
+                                    sums[other] += 1
+                                }
+                            } else {
+                                let va = values[slot]
+                                for q in lo..<hi where q != slot {
+                                    let other = Int(entities[q])
+                                    let add = min(va, values[q])
+                                    // Entries that stay 0 score 0 and are never listed, so
+                                    // only a positive contribution needs noting.
+                                    if add > 0 {
+                                        if sums[other] == 0 { touched.append(UInt32(other)) }
+                                        sums[other] += add
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// The top-k of the touched entries under `request`.
+        func select(entity a: Int, request: Request, degrees: [Double], excluded: [Bool],
+                    into selector: inout TopKSelector) -> [ScoredNeighbor] {
+            let f = request.factor, measure = request.measure
+            let da = degrees[a] * f
+            degrees.withUnsafeBufferPointer { degrees in
+                for other in touched {
+                    let o = Int(other)
+                    if o < excluded.count && excluded[o] { continue }
+                    selector.offer(other, score: measure.weightedScore(count: sums[o] * f, degreeA: da, degreeB: degrees[o] * f))
+                }
+            }
+            return selector.take()
+        }
+
+        mutating func reset() {
+            for o in touched { sums[Int(o)] = 0 }
+            touched.removeAll(keepingCapacity: true)
+        }
+    }
+}
+
+/// Results written by several threads, each index by exactly one of them.
+final class ParallelSlots<Element>: @unchecked Sendable {
+    // Safe: `DispatchQueue.concurrentPerform` gives each worker a disjoint set of indices,
+    // each slot is written through the raw buffer by one thread only, and `take()` runs
+    // after every worker has returned (concurrentPerform waits for them).
+    private let slots: UnsafeMutableBufferPointer<Element>
+
+    init(count: Int, initial: Element) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: initial)
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    func set(_ i: Int, _ value: Element) { slots[i] = value }
+    func take() -> [Element] { Array(slots) }
+}
