@@ -36,8 +36,15 @@ struct Export: ParsableCommand {
             while start < ids.count {
                 let slice = Array(ids[start..<min(ids.count, start + 4096)])
                 for (id, list) in zip(slice, try store.readLists(algo, ids: slice)) {
-                    let escapedId = TSVEscaping.escape(id)
-                    for (neighbour, score) in list { out.write("\(escapedId)\t\(TSVEscaping.escape(neighbour))\t\(score)\n") }
+                    let escapedId = Array(TSVEscaping.escape(id).utf8)
+                    for (neighbour, score) in list {
+                        out.write(bytes: escapedId)
+                        out.write(byte: 0x09)
+                        out.write(TSVEscaping.escape(neighbour))
+                        out.write(byte: 0x09)
+                        out.write(score.description)
+                        out.write(byte: 0x0A)
+                    }
                 }
                 start += 4096
             }

@@ -69,6 +69,33 @@ public struct BasketMatrix: Sendable {
         self.slotBasket = slotBasket
     }
 
+    /// The matrix's arrays as raw buffers, for inner loops that must not retain them.
+    struct View {
+        let basketStart: UnsafeBufferPointer<Int>
+        let entities: UnsafeBufferPointer<UInt32>
+        let values: UnsafeBufferPointer<Double>
+        let entityStart: UnsafeBufferPointer<Int>
+        let occurrences: UnsafeBufferPointer<UInt32>
+        let slotBasket: UnsafeBufferPointer<UInt32>
+    }
+
+    /// Calls `body` with a ``View`` valid for the call's duration.
+    func withView<R>(_ body: (View) throws -> R) rethrows -> R {
+        try basketStart.withUnsafeBufferPointer { bs in
+            try entities.withUnsafeBufferPointer { en in
+                try values.withUnsafeBufferPointer { va in
+                    try entityStart.withUnsafeBufferPointer { es in
+                        try occurrences.withUnsafeBufferPointer { oc in
+                            try slotBasket.withUnsafeBufferPointer { sb in
+                                try body(View(basketStart: bs, entities: en, values: va, entityStart: es, occurrences: oc, slotBasket: sb))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Each entity's degree: the number of baskets holding it (binary), or the sum of its
     /// values over them in basket order.
     public func degrees() -> [Double] {

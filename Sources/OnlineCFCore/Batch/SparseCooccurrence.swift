@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Batch co-occurrence lists as a sparse product, the way SAR and implicit compute them:
 /// for each entity `a`, walk its baskets and add each co-occurring entity's contribution
@@ -50,89 +51,117 @@ public struct SparseCooccurrence: Sendable {
         let n = matrix.entityCount
         let results = (0..<requests.count).map { _ in ParallelSlots<[ScoredNeighbor]>(count: n, initial: []) }
         let workers = max(1, min(threads, n))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        // Entities are handed out in blocks from a shared counter: rows differ in cost by
+        // orders of magnitude, so a fixed split would leave a thread idle.
+        let next = Atomic<Int>(0)
+        let block = 64
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var scratch = Accumulator(entityCount: n)
             var selectors = requests.map { _ in TopKSelector(k: k, names: names, sortKeys: sortKeys) }
-            var e = worker
-            while e < n {
+            degrees.withUnsafeBufferPointer { degrees in
+            matrix.withView { view in
+            while true {
+            let first = next.add(block, ordering: .relaxed).oldValue
+            if first >= n { break }
+            for e in first..<min(n, first + block) {
                 if !(e < excluded.count && excluded[e]) {
-                    scratch.accumulate(entity: UInt32(e), matrix: matrix, window: window)
+                    scratch.accumulate(entity: UInt32(e), matrix: view, window: window)
                     for (r, request) in requests.enumerated() {
                         let list = scratch.select(entity: e, request: request, degrees: degrees, excluded: excluded, into: &selectors[r])
                         results[r].set(e, list)
                     }
                     scratch.reset()
                 }
-                e += workers
+            }
+            }
+            }
             }
         }
         return results.map { $0.take() }
     }
 
-    /// A thread's dense accumulator over all entities, with the list of entries touched.
-    struct Accumulator {
-        var sums: [Double]
-        var touched: [UInt32] = []
+    /// A thread's dense accumulator over all entities, with the entries touched. Raw
+    /// buffers: the inner loop neither retains nor checks uniqueness.
+    struct Accumulator: ~Copyable {
+        let sums: UnsafeMutableBufferPointer<Double>
+        let touched: UnsafeMutableBufferPointer<UInt32>
+        var touchedCount = 0
 
         init(entityCount: Int) {
-            sums = [Double](repeating: 0, count: entityCount)
-            touched.reserveCapacity(1024)
+            sums = .allocate(capacity: max(1, entityCount))
+            sums.initialize(repeating: 0)
+            touched = .allocate(capacity: entityCount + 1)
+        }
+
+        deinit {
+            sums.deallocate()
+            touched.deallocate()
         }
 
         /// Adds every co-occurrence of `a` into `sums`, noting each entity touched once.
-        mutating func accumulate(entity a: UInt32, matrix m: BasketMatrix, window: Int) {
+        mutating func accumulate(entity a: UInt32, matrix m: BasketMatrix.View, window: Int) {
             let ea = Int(a)
-            sums.withUnsafeMutableBufferPointer { sums in
-                m.entities.withUnsafeBufferPointer { entities in
-                    m.values.withUnsafeBufferPointer { values in
-                        for o in m.entityStart[ea]..<m.entityStart[ea + 1] {
-                            let slot = Int(m.occurrences[o])
-                            let b = Int(m.slotBasket[slot])
-                            var lo = m.basketStart[b], hi = m.basketStart[b + 1]
-                            if window > 0 { lo = max(lo, slot - window); hi = min(hi, slot + window + 1) }
-                            if values.isEmpty {
-                                for q in lo..<hi where q != slot {
-                                    let other = Int(entities[q])
-                                    if sums[other] == 0 { touched.append(UInt32(other)) }
-                                    sums[other] += 1
-                                }
-                            } else {
-                                let va = values[slot]
-                                for q in lo..<hi where q != slot {
-                                    let other = Int(entities[q])
-                                    let add = min(va, values[q])
-                                    // Entries that stay 0 score 0 and are never listed, so
-                                    // only a positive contribution needs noting.
-                                    if add > 0 {
-                                        if sums[other] == 0 { touched.append(UInt32(other)) }
-                                        sums[other] += add
-                                    }
-                                }
-                            }
+            var n = touchedCount
+            for o in m.entityStart[ea]..<m.entityStart[ea + 1] {
+                let slot = Int(m.occurrences[o])
+                let b = Int(m.slotBasket[slot])
+                var lo = m.basketStart[b], hi = m.basketStart[b + 1]
+                if window > 0 { lo = max(lo, slot - window); hi = min(hi, slot + window + 1) }
+                if m.values.isEmpty {
+                    // Branch-free: the entry is always written to `touched`, which keeps it
+                    // only when it was untouched (a branch here mispredicts too often).
+                    for q in lo..<slot {
+                        let other = Int(m.entities[q])
+                        let was = sums[other]
+                        touched[n] = UInt32(truncatingIfNeeded: other)
+                        n &+= was == 0 ? 1 : 0
+                        sums[other] = was + 1
+                    }
+                    for q in (slot + 1)..<hi {
+                        let other = Int(m.entities[q])
+                        let was = sums[other]
+                        touched[n] = UInt32(truncatingIfNeeded: other)
+                        n &+= was == 0 ? 1 : 0
+                        sums[other] = was + 1
+                    }
+                } else {
+                    let va = m.values[slot]
+                    for q in lo..<hi where q != slot {
+                        let other = Int(m.entities[q])
+                        let add = min(va, m.values[q])
+                        // Entries that stay 0 score 0 and are never listed, so only a
+                        // positive contribution needs noting.
+                        if add > 0 {
+                            if sums[other] == 0 { touched[n] = UInt32(other); n += 1 }
+                            sums[other] += add
                         }
                     }
                 }
             }
+            touchedCount = n
         }
 
         /// The top-k of the touched entries under `request`.
-        func select(entity a: Int, request: Request, degrees: [Double], excluded: [Bool],
+        func select(entity a: Int, request: Request, degrees: UnsafeBufferPointer<Double>, excluded: [Bool],
                     into selector: inout TopKSelector) -> [ScoredNeighbor] {
             let f = request.factor, measure = request.measure
             let da = degrees[a] * f
-            degrees.withUnsafeBufferPointer { degrees in
-                for other in touched {
-                    let o = Int(other)
-                    if o < excluded.count && excluded[o] { continue }
-                    selector.offer(other, score: measure.weightedScore(count: sums[o] * f, degreeA: da, degreeB: degrees[o] * f))
-                }
+            for t in 0..<touchedCount {
+                let other = touched[t], o = Int(other)
+                if o < excluded.count && excluded[o] { continue }
+                let c = sums[o] * f, db = degrees[o] * f
+                // Most candidates of a long row cannot enter a full top k: reject them
+                // without the division (the score itself is computed as always).
+                let bound = selector.threshold
+                if bound > 0 && measure.scoreIsCertainlyBelow(bound, count: c, degreeA: da, degreeB: db) { continue }
+                selector.offer(other, score: measure.weightedScore(count: c, degreeA: da, degreeB: db))
             }
             return selector.take()
         }
 
         mutating func reset() {
-            for o in touched { sums[Int(o)] = 0 }
-            touched.removeAll(keepingCapacity: true)
+            for t in 0..<touchedCount { sums[Int(touched[t])] = 0 }
+            touchedCount = 0
         }
     }
 }

@@ -21,6 +21,20 @@ public enum SimilarityMeasure: String, Sendable, CaseIterable {
         weightedScore(count: Double(c), degreeA: Double(da), degreeB: Double(db))
     }
 
+    /// A quick, conservative test without the division or square root: true only when
+    /// ``weightedScore(count:degreeA:degreeB:)`` is certainly below `bound` (> 0), by a
+    /// margin far wider than rounding. False says nothing: compute the score.
+    @inline(__always)
+    public func scoreIsCertainlyBelow(_ bound: Double, count c: Double, degreeA a: Double, degreeB b: Double) -> Bool {
+        let margin = 1 - 1e-9
+        switch self {
+        case .cooccurrence: return c < bound * margin
+        case .cosine: return c * c < bound * bound * (a * b) * margin
+        case .jaccard: return c < bound * (a + b - c) * margin
+        case .lift: return c < bound * (a * b) * margin
+        }
+    }
+
     /// Whether multiplying count and degrees by one factor leaves the score unchanged.
     public var isScaleInvariant: Bool { self == .cosine || self == .jaccard }
 

@@ -26,12 +26,21 @@ public struct TopKSelector {
     }
 
     @inline(__always)
-    private func better(_ a: ScoredNeighbor, _ b: ScoredNeighbor) -> Bool {
+    private static func better(_ a: ScoredNeighbor, _ b: ScoredNeighbor, _ sortKeys: UnsafeBufferPointer<UInt64>, _ names: [String]) -> Bool {
         if a.score != b.score { return a.score > b.score }
         let ka = sortKeys[Int(a.index)], kb = sortKeys[Int(b.index)]
         if ka != kb { return ka < kb }
         return names[Int(a.index)].utf8Precedes(names[Int(b.index)])
     }
+
+    @inline(__always)
+    private func better(_ a: ScoredNeighbor, _ b: ScoredNeighbor) -> Bool {
+        sortKeys.withUnsafeBufferPointer { Self.better(a, b, $0, names) }
+    }
+
+    /// The worst kept score once `k` neighbours are kept (a candidate must reach it), else 0.
+    @inline(__always)
+    public var threshold: Double { heap.count == k ? heap[0].score : 0 }
 
     @inline(__always)
     public mutating func offer(_ index: UInt32, score: Double) {
@@ -40,7 +49,8 @@ public struct TopKSelector {
         if heap.count < k {
             heap.append(c)
             siftUp(heap.count - 1)
-        } else if better(c, heap[0]) {
+        } else if score >= heap[0].score && better(c, heap[0]) {
+            // (A lower score than the worst kept one never enters: the common case.)
             heap[0] = c
             siftDown(0)
         }
@@ -50,29 +60,40 @@ public struct TopKSelector {
     public mutating func take() -> [ScoredNeighbor] {
         var out = heap
         heap.removeAll(keepingCapacity: true)
-        out.sort { better($0, $1) }
+        let names = self.names
+        sortKeys.withUnsafeBufferPointer { keys in out.sort { Self.better($0, $1, keys, names) } }
         return out
     }
 
     private mutating func siftUp(_ start: Int) {
-        var i = start
-        while i > 0 {
-            let p = (i - 1) / 2
-            if better(heap[p], heap[i]) { heap.swapAt(p, i); i = p } else { return }
+        let names = self.names
+        sortKeys.withUnsafeBufferPointer { keys in
+            heap.withUnsafeMutableBufferPointer { heap in
+                var i = start
+                while i > 0 {
+                    let p = (i - 1) / 2
+                    if Self.better(heap[p], heap[i], keys, names) { heap.swapAt(p, i); i = p } else { return }
+                }
+            }
         }
     }
 
     private mutating func siftDown(_ start: Int) {
-        var i = start
-        let n = heap.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var worst = i
-            if l < n && better(heap[worst], heap[l]) { worst = l }
-            if r < n && better(heap[worst], heap[r]) { worst = r }
-            if worst == i { return }
-            heap.swapAt(i, worst)
-            i = worst
+        let names = self.names
+        sortKeys.withUnsafeBufferPointer { keys in
+            heap.withUnsafeMutableBufferPointer { heap in
+                var i = start
+                let n = heap.count
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    var worst = i
+                    if l < n && Self.better(heap[worst], heap[l], keys, names) { worst = l }
+                    if r < n && Self.better(heap[worst], heap[r], keys, names) { worst = r }
+                    if worst == i { return }
+                    heap.swapAt(i, worst)
+                    i = worst
+                }
+            }
         }
     }
 }

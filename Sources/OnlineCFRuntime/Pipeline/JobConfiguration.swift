@@ -66,6 +66,8 @@ public struct RunSummary: Sendable {
     /// Parts of `seconds`: restoring the state, committing the log, emitting lists.
     public var restoreSeconds = 0.0, commitSeconds = 0.0, emitSeconds = 0.0, swingRebuildSeconds = 0.0
     public var swingRebuilds = 0
+    /// A batch: computing every co-occurrence list at once (part of `seconds`).
+    public var computeSeconds: Double?
     /// Freshness: seconds from reading an event to the end of writing the emission that
     /// carried its lists, over every event read.
     public var freshness = WeightedPercentiles()
@@ -113,6 +115,7 @@ public struct RunSummary: Sendable {
         if let livePairs {
             lines.append("TTL: expired \(expiredUsers) users, \(expiredItems) items; live user–item pairs: \(livePairs)")
         }
+        if let computeSeconds { lines.append("co-occurrence lists computed in \(f(computeSeconds)) s") }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if let sourceReport { lines.append(sourceReport) }
         if let resumedAt { lines.insert(resumedAt, at: 0) }

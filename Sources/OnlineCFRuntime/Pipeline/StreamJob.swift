@@ -158,7 +158,9 @@ public final class StreamJob {
             // Every co-occurrence list at once, with the item statuses as of now.
             try commit()
             try moderation.refresh(&model)
+            let started = clock.now
             model.computeDeferredLists(threads: configuration.threads)
+            summary.computeSeconds = (clock.now - started).seconds
         }
         try finalEmission()
         if configuration.showProgress { progress(since: start); FileHandle.standardError.write(Data("\n".utf8)) }

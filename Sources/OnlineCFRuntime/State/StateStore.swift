@@ -382,9 +382,27 @@ public final class StateStore {
 
     /// Reads sorted sets whole (member → score), one per key, in one pipeline.
     public func readSortedSets(_ keyNames: [String], limit: Int = 0) throws -> [[(String, Double)]] {
-        let commands = keyNames.map { RedisCommand("ZRANGE", $0, "0", String(limit > 0 ? limit - 1 : -1), "REV", "WITHSCORES") }
-        var out: [[(String, Double)]] = []
-        for reply in try client.pipeline(commands) {
+        // One DUMP per key: a listpack (every list OnlineCF writes, on Redis ≥ 7 and
+        // Valkey) arrives as one bulk string, far cheaper for both sides than a reply
+        // element per member and score. Keys in another encoding are read with ZRANGE.
+        var out: [[(String, Double)]] = Array(repeating: [], count: keyNames.count)
+        var fallback: [Int] = []
+        for (n, reply) in try client.pipeline(keyNames.map { RedisCommand("DUMP", $0) }).enumerated() {
+            switch reply {
+            case .null: continue
+            case .bulkString(let payload):
+                if let pairs = SortedSetDump.members(ofPayload: payload) {
+                    out[n] = Self.bestFirst(ascending: pairs, limit: limit)
+                } else {
+                    fallback.append(n)
+                }
+            case .error(let message) where message.hasPrefix("WRONGTYPE"): throw RuntimeError("reading failed: \(message)")
+            default: fallback.append(n)
+            }
+        }
+        guard !fallback.isEmpty else { return out }
+        let commands = fallback.map { RedisCommand("ZRANGE", keyNames[$0], "0", String(limit > 0 ? limit - 1 : -1), "REV", "WITHSCORES") }
+        for (n, reply) in zip(fallback, try client.pipeline(commands)) {
             if case .error(let message) = reply { throw RuntimeError("reading failed: \(message)") }
             let flat = reply.array ?? []
             var entries: [(String, Double)] = []
@@ -394,10 +412,31 @@ public final class StateStore {
                 if let member = flat[i].string, let score = flat[i + 1].double { entries.append((member, score)) }
                 i += 2
             }
-            entries.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.utf8Precedes($1.0) }
-            out.append(entries)
+            out[n] = Self.ordered(entries, limit: limit)
         }
         return out
+    }
+
+    /// Pairs in a listpack's order (ascending score, then member byte-wise) turned best
+    /// first with ties by member byte-wise, without comparing members: reversed, then each
+    /// run of equal scores reversed back.
+    private static func bestFirst(ascending pairs: [(member: [UInt8], score: Double)], limit: Int) -> [(String, Double)] {
+        var out: [(String, Double)] = []
+        out.reserveCapacity(pairs.count)
+        var end = pairs.count
+        while end > 0 && (limit == 0 || out.count < limit) {
+            var start = end - 1
+            while start > 0 && pairs[start - 1].score == pairs[end - 1].score { start -= 1 }
+            for p in start..<end { out.append((String(decoding: pairs[p].member, as: UTF8.self), pairs[p].score)) }
+            end = start
+        }
+        return limit > 0 && out.count > limit ? Array(out.prefix(limit)) : out
+    }
+
+    /// Best first, ties by member byte-wise; the first `limit` (all when 0).
+    private static func ordered(_ entries: [(String, Double)], limit: Int) -> [(String, Double)] {
+        let sorted = entries.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.utf8Precedes($1.0) }
+        return limit > 0 && sorted.count > limit ? Array(sorted.prefix(limit)) : sorted
     }
 
     // MARK: reset
