@@ -25,17 +25,15 @@ public struct TopKSelector {
         heap.reserveCapacity(k)
     }
 
+    /// Whether `a` ranks before `b`: higher score, then lower id (sort keys first, the
+    /// full ids only when those are equal). Buffers, so comparing retains nothing.
     @inline(__always)
-    private static func better(_ a: ScoredNeighbor, _ b: ScoredNeighbor, _ sortKeys: UnsafeBufferPointer<UInt64>, _ names: [String]) -> Bool {
+    private static func better(_ a: ScoredNeighbor, _ b: ScoredNeighbor,
+                               _ keys: UnsafeBufferPointer<UInt64>, _ names: UnsafeBufferPointer<String>) -> Bool {
         if a.score != b.score { return a.score > b.score }
-        let ka = sortKeys[Int(a.index)], kb = sortKeys[Int(b.index)]
+        let ka = keys[Int(a.index)], kb = keys[Int(b.index)]
         if ka != kb { return ka < kb }
         return names[Int(a.index)].utf8Precedes(names[Int(b.index)])
-    }
-
-    @inline(__always)
-    private func better(_ a: ScoredNeighbor, _ b: ScoredNeighbor) -> Bool {
-        sortKeys.withUnsafeBufferPointer { Self.better(a, b, $0, names) }
     }
 
     /// The worst kept score once `k` neighbours are kept (a candidate must reach it), else 0.
@@ -49,8 +47,14 @@ public struct TopKSelector {
         if heap.count < k {
             heap.append(c)
             siftUp(heap.count - 1)
-        } else if score >= heap[0].score && better(c, heap[0]) {
-            // (A lower score than the worst kept one never enters: the common case.)
+        } else {
+            // A lower score than the worst kept one never enters (the common case); an
+            // equal one only if its id ranks first.
+            let worst = heap[0]
+            if score < worst.score { return }
+            if score == worst.score && !sortKeys.withUnsafeBufferPointer({ keys in
+                names.withUnsafeBufferPointer { Self.better(c, worst, keys, $0) }
+            }) { return }
             heap[0] = c
             siftDown(0)
         }
@@ -60,38 +64,41 @@ public struct TopKSelector {
     public mutating func take() -> [ScoredNeighbor] {
         var out = heap
         heap.removeAll(keepingCapacity: true)
-        let names = self.names
-        sortKeys.withUnsafeBufferPointer { keys in out.sort { Self.better($0, $1, keys, names) } }
+        sortKeys.withUnsafeBufferPointer { keys in
+            names.withUnsafeBufferPointer { names in out.sort { Self.better($0, $1, keys, names) } }
+        }
         return out
     }
 
     private mutating func siftUp(_ start: Int) {
-        let names = self.names
         sortKeys.withUnsafeBufferPointer { keys in
-            heap.withUnsafeMutableBufferPointer { heap in
-                var i = start
-                while i > 0 {
-                    let p = (i - 1) / 2
-                    if Self.better(heap[p], heap[i], keys, names) { heap.swapAt(p, i); i = p } else { return }
+            names.withUnsafeBufferPointer { names in
+                heap.withUnsafeMutableBufferPointer { heap in
+                    var i = start
+                    while i > 0 {
+                        let p = (i - 1) / 2
+                        if Self.better(heap[p], heap[i], keys, names) { heap.swapAt(p, i); i = p } else { return }
+                    }
                 }
             }
         }
     }
 
     private mutating func siftDown(_ start: Int) {
-        let names = self.names
         sortKeys.withUnsafeBufferPointer { keys in
-            heap.withUnsafeMutableBufferPointer { heap in
-                var i = start
-                let n = heap.count
-                while true {
-                    let l = 2 * i + 1, r = l + 1
-                    var worst = i
-                    if l < n && Self.better(heap[worst], heap[l], keys, names) { worst = l }
-                    if r < n && Self.better(heap[worst], heap[r], keys, names) { worst = r }
-                    if worst == i { return }
-                    heap.swapAt(i, worst)
-                    i = worst
+            names.withUnsafeBufferPointer { names in
+                heap.withUnsafeMutableBufferPointer { heap in
+                    var i = start
+                    let n = heap.count
+                    while true {
+                        let l = 2 * i + 1, r = l + 1
+                        var worst = i
+                        if l < n && Self.better(heap[worst], heap[l], keys, names) { worst = l }
+                        if r < n && Self.better(heap[worst], heap[r], keys, names) { worst = r }
+                        if worst == i { return }
+                        heap.swapAt(i, worst)
+                        i = worst
+                    }
                 }
             }
         }

@@ -22,7 +22,7 @@ public enum SortedSetDump {
     /// `members`: (member bytes, score), any order, members distinct, scores finite.
     public static func payload(_ members: [(member: [UInt8], score: Double)]) -> [UInt8]? {
         guard !members.isEmpty, members.count <= maxEntries, members.allSatisfy({ $0.member.count <= maxMemberBytes }) else { return nil }
-        let sorted = members.sorted { $0.score != $1.score ? $0.score < $1.score : $0.member.lexicographicallyPrecedes($1.member) }
+        let sorted = ascending(members)
         var lp: [UInt8] = [0, 0, 0, 0, 0, 0]
         lp.reserveCapacity(6 + members.count * 32)
         for (member, score) in sorted {
@@ -41,6 +41,30 @@ public enum SortedSetDump {
         out.append(UInt8(rdbVersion & 0xFF)); out.append(UInt8(rdbVersion >> 8))
         var crc = CRC64.checksum(out)
         for _ in 0..<8 { out.append(UInt8(crc & 0xFF)); crc >>= 8 }
+        return out
+    }
+
+    /// The members in ascending (score, member byte-wise) order. Lists arrive best first
+    /// with ties by member ascending (top-k order): those are reversed, each run of equal
+    /// scores reversed back, without comparing members; anything else is sorted.
+    static func ascending(_ members: [(member: [UInt8], score: Double)]) -> [(member: [UInt8], score: Double)] {
+        var bestFirst = true
+        for n in members.indices.dropFirst() {
+            let a = members[n - 1], b = members[n]
+            if a.score < b.score || (a.score == b.score && !a.member.lexicographicallyPrecedes(b.member)) { bestFirst = false; break }
+        }
+        guard bestFirst else {
+            return members.sorted { $0.score != $1.score ? $0.score < $1.score : $0.member.lexicographicallyPrecedes($1.member) }
+        }
+        var out: [(member: [UInt8], score: Double)] = []
+        out.reserveCapacity(members.count)
+        var end = members.count
+        while end > 0 {
+            var start = end - 1
+            while start > 0 && members[start - 1].score == members[end - 1].score { start -= 1 }
+            out.append(contentsOf: members[start..<end])
+            end = start
+        }
         return out
     }
 

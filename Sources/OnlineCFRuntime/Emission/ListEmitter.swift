@@ -1,5 +1,7 @@
+import Dispatch
 import OnlineCFCore
 import OnlineCFKV
+import Synchronization
 
 /// Counts of emissions.
 public struct EmissionStats: Sendable {
@@ -58,9 +60,13 @@ public final class ListEmitter {
     /// Which ids' lists this emitter writes: those its worker owns (all for a job alone).
     public let workers: WorkerAssignment
 
-    public init(writer: ListWriter, workers: WorkerAssignment = .single) {
+    /// Threads that compute the lists of a slice (recall families: one).
+    public let threads: Int
+
+    public init(writer: ListWriter, workers: WorkerAssignment = .single, threads: Int = 1) {
         self.writer = writer
         self.workers = workers
+        self.threads = max(1, threads)
     }
 
     private static let emptyFingerprint: UInt64 = 1
@@ -160,8 +166,14 @@ public final class ListEmitter {
             var selector = TopKSelector(k: model.parameters.k, names: names, sortKeys: model.sortKeys(for: family.memberKind))
             var lists: [(entity: UInt32, neighbours: [ScoredNeighbor])] = []
             let end = min(entities.count, entityPosition + listsPerSlice)
-            for entity in entities[entityPosition..<end] {
-                let list = model.list(family, of: entity, using: &selector, composer: &composer, cache: &recallCache)
+            let slice = entities[entityPosition..<end]
+            let computed: [[ScoredNeighbor]]
+            if case .algorithm(let algorithm) = family {
+                computed = model.lists(algorithm, of: slice, threads: threads)
+            } else {
+                computed = slice.map { model.list(family, of: $0, using: &selector, composer: &composer, cache: &recallCache) }
+            }
+            for (entity, list) in zip(slice, computed) {
                 let fp = Self.fingerprint(list)
                 if known[Int(entity)] == fp && refreshing[family]?.contains(entity) != true { stats.listsUnchanged += 1; continue }
                 known[Int(entity)] = fp
@@ -170,12 +182,15 @@ public final class ListEmitter {
                 lists.append((entity, list))
             }
             fingerprints[family] = known
+            let payloads = Self.payloads(lists, names: names, threads: threads)
             entityPosition = end
             if entityPosition >= entities.count { algorithmPosition += 1; entityPosition = 0 }
             let last = algorithmPosition >= work.count
             if !lists.isEmpty || last {
-                try writer.submit(ListSlice(family: family, entityNames: entityNames, names: names, lists: lists,
-                                            emittedChunks: last ? emittedChunks : nil, full: full, emission: last ? emissions : nil))
+                var slice = ListSlice(family: family, entityNames: entityNames, names: names, lists: lists,
+                                      emittedChunks: last ? emittedChunks : nil, full: full, emission: last ? emissions : nil)
+                slice.payloads = payloads
+                try writer.submit(slice)
             }
         }
         if work.isEmpty {
@@ -184,5 +199,23 @@ public final class ListEmitter {
         isEmitting = false
         work = []
         return true
+    }
+
+    /// The writer's RESTORE payloads of `lists`, built on `threads` threads (the writer,
+    /// one thread, would otherwise spend most of an emission building them).
+    static func payloads(_ lists: [(entity: UInt32, neighbours: [ScoredNeighbor])], names: [String], threads: Int) -> [[UInt8]?] {
+        let n = lists.count, block = 64
+        let workers = max(1, min(threads, n / block))
+        guard workers > 1 else { return lists.map { ListWriter.payload($0.neighbours, names: names) } }
+        let results = ParallelSlots<[UInt8]?>(count: n, initial: nil)
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let first = next.add(block, ordering: .relaxed).oldValue
+                if first >= n { break }
+                for p in first..<min(n, first + block) { results.set(p, ListWriter.payload(lists[p].neighbours, names: names)) }
+            }
+        }
+        return results.take()
     }
 }

@@ -10,6 +10,10 @@ public struct ListSlice: Sendable {
     /// `names[index]` is the id of a neighbour index.
     public var names: [String]
     public var lists: [(entity: UInt32, neighbours: [ScoredNeighbor])]
+    /// Ready ``SortedSetDump`` payloads, one per list (nil: none, for an empty list or one
+    /// that cannot be a listpack); empty when not built. The writer RESTOREs these where
+    /// the server takes them, so building them (the costly part) can happen elsewhere.
+    public var payloads: [[UInt8]?] = []
     /// When set, the writer records afterwards that the lists reflect this many log chunks.
     public var emittedChunks: Int?
     /// Whether that emission was full (every changed list, not only touched ones).
@@ -141,6 +145,11 @@ public final class ListWriter: Sendable {
 
     private static let listsPerIndexUpdate = 256
 
+    /// The RESTORE payload of a list (nil when it cannot be a listpack).
+    public static func payload(_ neighbours: [ScoredNeighbor], names: [String]) -> [UInt8]? {
+        neighbours.isEmpty ? nil : SortedSetDump.payload(neighbours.map { (Array(names[Int($0.index)].utf8), $0.score) })
+    }
+
     /// Whether the server loads ``SortedSetDump`` payloads: Redis ≥ 7.0 or Valkey, and
     /// RESTORE allowed (probed on a scratch key).
     static func acceptsRestore(_ store: StateStore) -> Bool {
@@ -170,11 +179,11 @@ public final class ListWriter: Sendable {
         while start < slice.lists.count {
             let end = min(slice.lists.count, start + listsPerIndexUpdate)
             var added = RedisCommand("SADD", indexKey), removed = RedisCommand("SREM", indexKey)
-            for (entity, neighbours) in slice.lists[start..<end] {
+            for (n, (entity, neighbours)) in zip(start..<end, slice.lists[start..<end]) {
                 let id = entityNames[Int(entity)]
                 let key = prefix + Array(id.utf8)
                 if restores, !neighbours.isEmpty,
-                   let payload = SortedSetDump.payload(neighbours.map { (Array(names[Int($0.index)].utf8), $0.score) }) {
+                   let payload = slice.payloads.isEmpty ? Self.payload(neighbours, names: names) : slice.payloads[n] {
                     round.append(RedisCommand(arguments: [Array("RESTORE".utf8), key, ttl ?? [0x30], payload, Array("REPLACE".utf8)]))
                     added.append(string: id)
                     continue

@@ -59,7 +59,7 @@ public final class StreamJob {
         self.store = store
         self.shutdown = shutdown
         self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, ttlMillis: configuration.parameters.ttlMillis, shouldGiveUp: { [shutdown] in shutdown.isRequested })
-        self.emitter = ListEmitter(writer: writer, workers: configuration.workers)
+        self.emitter = ListEmitter(writer: writer, workers: configuration.workers, threads: configuration.threads)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
         self.model = CFModel(parameters: configuration.parameters, evaluation: configuration.mode == .batch ? .deferred : .incremental)
         self.moderation = ModerationSync(store: store)
