@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Binary co-occurrence of entities within baskets, maintained incrementally.
 ///
 /// One mechanism serves three algorithms: ItemCF (baskets = users, entities = items),
@@ -12,9 +14,26 @@
 /// and `b`. With a bound `H`, `C(a, b)` counts the baskets in which `a` and `b` arrived
 /// fewer than `H + 1` distinct entities apart. The caller guarantees each pair is new
 /// (deduplication belongs to the model, which sees all counters).
+///
+/// Partitions (``ModelPartitioning``): with one, rows change as each pair is added. With
+/// several, each entity's row belongs to the partition its caller names; adding a pair
+/// updates degrees, windows and change marks at once but only queues the row increments,
+/// per owning partition, and ``applyPending()`` applies every partition's queue on its
+/// own thread (automatically once a million are queued). Counts are integers, so the rows
+/// are the same whatever the number of partitions. Rows must not be read while
+/// increments are pending (``hasPending``).
 public struct CooccurrenceCounter: Sendable {
     /// How many of a basket's most recent entities a new entity pairs with; 0 = all.
     public let window: Int
+    /// Partitions the rows are divided into (1: rows change at once).
+    public let partitions: Int
+    /// Each entity's partition.
+    private var owner: [UInt8] = []
+    /// Queued row increments of each partition: `row << 32 | neighbour`.
+    private var pending: [[UInt64]]
+    private var pendingCount = 0
+    /// Increments queued before they are applied without being asked.
+    public static let pendingLimit = 1 << 20
     /// `degrees[e]`: number of baskets holding entity `e`.
     public private(set) var degrees: [UInt32] = []
     /// `rows[e]`: neighbour → co-occurrence count.
@@ -25,10 +44,15 @@ public struct CooccurrenceCounter: Sendable {
     /// Total pair increments applied (each unordered pair counted once).
     public private(set) var pairUpdates: Int = 0
 
-    public init(window: Int) {
-        precondition(window >= 0)
+    public init(window: Int, partitions: Int = 1) {
+        precondition(window >= 0 && partitions >= 1)
         self.window = window
+        self.partitions = partitions
+        self.pending = Array(repeating: [], count: partitions > 1 ? partitions : 0)
     }
+
+    /// Whether row increments are queued (rows are then behind degrees and windows).
+    public var hasPending: Bool { pendingCount > 0 }
 
     /// The number of entities with an index.
     public var entityCount: Int { degrees.count }
@@ -38,12 +62,14 @@ public struct CooccurrenceCounter: Sendable {
         Int(entity) < degrees.count ? degrees[Int(entity)] : 0
     }
 
-    /// Records that `basket` now holds `entity` (which it did not hold before).
-    public mutating func addNewPair(basket: UInt32, entity: UInt32) {
+    /// Records that `basket` now holds `entity` (which it did not hold before); with
+    /// several partitions, `partition` owns the entity's row.
+    public mutating func addNewPair(basket: UInt32, entity: UInt32, partition: Int = 0) {
         let e = Int(entity), b = Int(basket)
         if e >= degrees.count {
             degrees.append(contentsOf: repeatElement(0, count: e + 1 - degrees.count))
             rows.append(contentsOf: repeatElement(CountRow(), count: e + 1 - rows.count))
+            if partitions > 1 { owner.append(contentsOf: repeatElement(0, count: e + 1 - owner.count)) }
         }
         if b >= recent.count { recent.append(contentsOf: repeatElement([], count: b + 1 - recent.count)) }
         degrees[e] += 1
@@ -51,17 +77,54 @@ public struct CooccurrenceCounter: Sendable {
         let others = recent[b]
         if !others.isEmpty {
             changes.row(entity)
-            for o in others {
-                rows[e].increment(o)
-                rows[Int(o)].increment(entity)
-                changes.row(o)
+            if partitions == 1 {
+                for o in others {
+                    rows[e].increment(o)
+                    rows[Int(o)].increment(entity)
+                    changes.row(o)
+                }
+            } else {
+                owner[e] = UInt8(partition)
+                for o in others {
+                    pending[partition].append(UInt64(entity) << 32 | UInt64(o))
+                    pending[Int(owner[Int(o)])].append(UInt64(o) << 32 | UInt64(entity))
+                    changes.row(o)
+                }
+                pendingCount += 2 * others.count
             }
             pairUpdates += others.count
+        } else if partitions > 1 {
+            owner[e] = UInt8(partition)
         }
         if window > 0 && others.count >= window {
             recent[b].removeFirst(others.count - window + 1)
         }
         recent[b].append(entity)
+        if pendingCount >= Self.pendingLimit { applyPending() }
+    }
+
+    /// Applies the queued row increments, each partition's on its own thread (each thread
+    /// changes only the rows of its partition, in the order they were queued).
+    public mutating func applyPending() {
+        guard pendingCount > 0 else { return }
+        let queues = pending
+        for p in pending.indices { pending[p].removeAll(keepingCapacity: true) }
+        pendingCount = 0
+        rows.withUnsafeMutableBufferPointer { rows in
+            let target = RowTarget(rows: rows)
+            DispatchQueue.concurrentPerform(iterations: queues.count) { p in
+                for key in queues[p] { target.rows[Int(key >> 32)].increment(UInt32(truncatingIfNeeded: key)) }
+            }
+        }
+    }
+
+    /// The rows, shared by the partitions' threads while they apply their queues.
+    private struct RowTarget: @unchecked Sendable {
+        // Safe: each thread of `applyPending` increments only rows of its own partition
+        // (an entity has one owner), so no row is touched by two threads; the buffer stays
+        // valid and unresized for the whole `concurrentPerform`, which returns only once
+        // every thread is done.
+        let rows: UnsafeMutableBufferPointer<CountRow>
     }
 
     /// Entities whose list under a measure may have changed.
@@ -72,12 +135,14 @@ public struct CooccurrenceCounter: Sendable {
     /// measures, every neighbour of an entity whose degree changed since the last full
     /// clear, since the neighbour's score for it changed.
     public func changedEntities(normalised: Bool, full: Bool) -> [UInt32] {
-        changes.entities(normalised: normalised, full: full) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
+        assert(!hasPending, "rows read with increments pending")
+        return changes.entities(normalised: normalised, full: full) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
     }
 
     /// Marks an entity and every entity it co-occurs with as changed (their lists may
     /// hold it: rows are symmetric).
     public mutating func markNeighbourhoodChanged(_ e: UInt32) {
+        applyPending()
         guard Int(e) < rows.count else { return }
         changes.row(e)
         rows[Int(e)].forEach { o, _ in changes.row(o) }

@@ -39,6 +39,14 @@ public struct CFModel: Sendable {
     /// How co-occurrence lists are computed here (``CooccurrenceEvaluation/deferred`` is
     /// taken only without a TTL, whose expiry needs the incremental counters).
     public let evaluation: CooccurrenceEvaluation
+    /// How the binary co-occurrence rows (ItemCF, u2u, a2a) are divided between threads
+    /// (``ModelPartitioning``). With more than one partition, row increments are queued
+    /// per partition and applied by ``applyPendingPairs()`` (the runtime calls it after
+    /// each micro-batch of events; lists must not be read before). Weighted counters,
+    /// Swing and recall are advanced on the calling thread.
+    public let partitioning: ModelPartitioning
+    /// The partition of each item, user and author index, filled as ids arrive.
+    private var itemPartition: [UInt8] = [], userPartition: [UInt8] = [], authorPartition: [UInt8] = []
     public private(set) var users = IdInterner()
     public private(set) var items = IdInterner()
     public private(set) var authors = IdInterner()
@@ -93,8 +101,10 @@ public struct CFModel: Sendable {
 
     private static let noAuthor = UInt32.max
 
-    public init(parameters: ModelParameters, evaluation: CooccurrenceEvaluation = .incremental) {
+    public init(parameters: ModelParameters, evaluation: CooccurrenceEvaluation = .incremental,
+                partitioning: ModelPartitioning = .single) {
         self.parameters = parameters
+        self.partitioning = partitioning
         let algos = parameters.algorithms
         maintainsA2A = algos.contains(.a2aCosine)
         self.evaluation = parameters.ttlMillis == nil ? evaluation : .incremental
@@ -105,12 +115,12 @@ public struct CFModel: Sendable {
         guard self.evaluation == .incremental else { return }
         let weighted = parameters.isWeighted
         if algos.contains(where: { $0.kind == .i2i && $0 != .swing }) {
-            if weighted { weightedItemCF = WeightedCooccurrenceCounter(window: parameters.itemHistory) } else { itemCF = CooccurrenceCounter(window: parameters.itemHistory) }
+            if weighted { weightedItemCF = WeightedCooccurrenceCounter(window: parameters.itemHistory) } else { itemCF = CooccurrenceCounter(window: parameters.itemHistory, partitions: partitioning.count) }
         }
         if algos.contains(.u2uCosine) {
-            if weighted { weightedU2U = WeightedCooccurrenceCounter(window: parameters.userHistory) } else { u2u = CooccurrenceCounter(window: parameters.userHistory) }
+            if weighted { weightedU2U = WeightedCooccurrenceCounter(window: parameters.userHistory) } else { u2u = CooccurrenceCounter(window: parameters.userHistory, partitions: partitioning.count) }
         }
-        if maintainsA2A { a2a = CooccurrenceCounter(window: parameters.authorHistory) }
+        if maintainsA2A { a2a = CooccurrenceCounter(window: parameters.authorHistory, partitions: partitioning.count) }
     }
 
     /// Number of distinct (user, item) pairs applied.
@@ -222,8 +232,8 @@ public struct CFModel: Sendable {
         if seenUserItem.insert(pair).inserted {
             changed = true
             if evaluation == .deferred { deferredPairs.append(basket: u, entity: i) }
-            itemCF?.addNewPair(basket: u, entity: i)
-            u2u?.addNewPair(basket: i, entity: u)
+            if itemCF != nil { itemCF!.addNewPair(basket: u, entity: i, partition: partition(ofItem: i)) }
+            if u2u != nil { u2u!.addNewPair(basket: i, entity: u, partition: partition(ofUser: u)) }
             if swing != nil {
                 let seen = seenUserItem
                 swing!.addNewPair(user: u, item: i, holds: { v, x in seen.contains(UInt64(v) << 32 | UInt64(x)) })
@@ -231,13 +241,44 @@ public struct CFModel: Sendable {
             if maintainsA2A, Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor,
                seenUserAuthor.insert(UInt64(u) << 32 | UInt64(itemAuthor[Int(i)])).inserted {
                 if evaluation == .deferred { deferredAuthorPairs.append(basket: u, entity: itemAuthor[Int(i)]) }
-                a2a?.addNewPair(basket: u, entity: itemAuthor[Int(i)])
+                if a2a != nil { a2a!.addNewPair(basket: u, entity: itemAuthor[Int(i)], partition: partition(ofAuthor: itemAuthor[Int(i)])) }
             }
         }
         guard changed else { return nil }
         var applied = event
         applied.author = author(of: i)
         return applied
+    }
+
+    /// The partitions of ids by index, computed once per id (0 with one partition).
+    @inline(__always)
+    private mutating func partition(ofItem i: UInt32) -> Int {
+        guard partitioning.count > 1 else { return 0 }
+        while itemPartition.count <= Int(i) { itemPartition.append(UInt8(partitioning.partition(of: items.names[itemPartition.count]))) }
+        return Int(itemPartition[Int(i)])
+    }
+
+    @inline(__always)
+    private mutating func partition(ofUser u: UInt32) -> Int {
+        guard partitioning.count > 1 else { return 0 }
+        while userPartition.count <= Int(u) { userPartition.append(UInt8(partitioning.partition(of: users.names[userPartition.count]))) }
+        return Int(userPartition[Int(u)])
+    }
+
+    @inline(__always)
+    private mutating func partition(ofAuthor a: UInt32) -> Int {
+        guard partitioning.count > 1 else { return 0 }
+        while authorPartition.count <= Int(a) { authorPartition.append(UInt8(partitioning.partition(of: authors.names[authorPartition.count]))) }
+        return Int(authorPartition[Int(a)])
+    }
+
+    /// Whether row increments are queued in some partition (see ``partitioning``).
+    public var hasPendingPairs: Bool { itemCF?.hasPending == true || u2u?.hasPending == true || a2a?.hasPending == true }
+
+    /// Applies the row increments queued since the last call, every partition on its own
+    /// thread. Call after a micro-batch of events, before any list is read.
+    public mutating func applyPendingPairs() {
+        itemCF?.applyPending(); u2u?.applyPending(); a2a?.applyPending()
     }
 
     /// Frequency admission: counts the event's user and item if they are not admitted yet
@@ -381,6 +422,7 @@ public struct CFModel: Sendable {
 
     /// As ``list(_:of:)``, reusing a selector built for the algorithm's kind.
     public func list(_ algorithm: Algorithm, of entity: UInt32, using selector: inout TopKSelector) -> [ScoredNeighbor] {
+        assert(!hasPendingPairs, "a list read with row increments pending: call applyPendingPairs() first")
         let filtering = algorithm.kind == .i2i && !blocked.isEmpty
         if filtering && isBlocked(entity) { return [] }
         if let lists = deferredLists[algorithm] { return Int(entity) < lists.count ? lists[Int(entity)] : [] }

@@ -38,9 +38,7 @@ public struct WorkerAssignment: Sendable, Hashable, CustomStringConvertible {
     /// The worker that owns `id`.
     public func owner(of id: String) -> Int {
         guard count > 1 else { return 0 }
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return Int(h % UInt64(count))
+        return Int(StableHash.fnv1a64(id) % UInt64(count))
     }
 
     /// Whether this worker owns `id`.

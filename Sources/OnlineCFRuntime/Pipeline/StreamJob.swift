@@ -61,7 +61,8 @@ public final class StreamJob {
         self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, ttlMillis: configuration.parameters.ttlMillis, shouldGiveUp: { [shutdown] in shutdown.isRequested })
         self.emitter = ListEmitter(writer: writer, workers: configuration.workers, threads: configuration.threads)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
-        self.model = CFModel(parameters: configuration.parameters, evaluation: configuration.mode == .batch ? .deferred : .incremental)
+        self.model = CFModel(parameters: configuration.parameters, evaluation: configuration.mode == .batch ? .deferred : .incremental,
+                             partitioning: ModelPartitioning(count: min(255, configuration.threads)))
         self.moderation = ModerationSync(store: store)
         do {
             self.decoder = try EventDecoder(format: configuration.format, columns: configuration.columns)
@@ -112,6 +113,8 @@ public final class StreamJob {
                 if ready {
                     let eventsBefore = summary.events
                     let status = try source.read(maxLines: 65_536) { line in self.handle(line) }
+                    // The micro-batch's row increments, every partition on its own thread.
+                    model.applyPendingPairs()
                     if summary.events > eventsBefore { unassigned.append((clock.now, summary.events - eventsBefore)) }
                     if case .endOfInput = status {
                         guard shared else { break reading }
@@ -250,6 +253,7 @@ public final class StreamJob {
         if meta.swingRebuildChunk > 0 || configuration.mode == .batch { model.setSwingIncremental(false) }
         try store.forEachLogChunk(count: meta.logChunks) { chunk, events in
             for event in events { model.apply(event, replaying: true) }
+            model.applyPendingPairs()
             if chunk + 1 == meta.swingRebuildChunk {
                 model.rebuildSwing(threads: configuration.threads)
                 model.setSwingIncremental(true)
@@ -281,6 +285,7 @@ public final class StreamJob {
             if worker == store.worker {
                 try store.forEachLogChunk(count: meta.logChunks) { _, events in
                     for event in events { model.apply(event, replaying: true) }
+                    model.applyPendingPairs()
                     summary.replayedEvents += events.count
                 }
             } else {
@@ -318,6 +323,7 @@ public final class StreamJob {
         try checkWorkerCount(progress.workers, of: peer)
         try store.forEachLogChunk(worker: peer, from: peerChunks[peer], count: progress.logChunks) { _, events in
             for event in events { model.apply(event, replaying: true) }
+            model.applyPendingPairs()
             summary.peerEventsApplied += events.count
         }
         peerChunks[peer] = progress.logChunks
