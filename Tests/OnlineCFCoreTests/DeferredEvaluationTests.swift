@@ -80,3 +80,35 @@ import OnlineCFTestSupport
         #expect(CFModel(parameters: p, evaluation: .deferred).evaluation == .incremental)
     }
 }
+
+/// Partitions: rows divided between threads give the same lists for every count.
+@Suite struct PartitionTests {
+    @Test(arguments: [0, 5])
+    func everyPartitionCountGivesTheSameLists(window: Int) {
+        let events = TestEvents.random(count: 8_000, users: 400, items: 500, authors: 50, seed: 21)
+        let p = ModelParameters(algorithms: Set(Algorithm.cooccurrenceAlgorithms), itemHistory: window, userHistory: window, authorHistory: window, k: 12)
+        var reference: [Algorithm: [[ScoredNeighbor]]] = [:]
+        for count in [1, 2, 3, 8] {
+            var model = CFModel(parameters: p, partitioning: ModelPartitioning(count: count))
+            for (n, e) in events.enumerated() {
+                model.apply(e)
+                if n % 997 == 0 { model.applyPendingPairs() }  // micro-batches of uneven size
+            }
+            model.applyPendingPairs()
+            #expect(!model.hasPendingPairs)
+            for algorithm in Algorithm.cooccurrenceAlgorithms {
+                let lists = DeferredEvaluationTests.allLists(model, algorithm)
+                let parallel = model.lists(algorithm, of: ArraySlice((0..<UInt32(lists.count)).map { $0 }), threads: count)
+                #expect(parallel == lists, "\(algorithm.rawValue): lists computed on \(count) threads")
+                if let r = reference[algorithm] { #expect(lists == r, "\(algorithm.rawValue), \(count) partitions") } else { reference[algorithm] = lists }
+            }
+        }
+    }
+
+    @Test func partitionsFollowTheIdNotItsArrival() {
+        let p = ModelPartitioning(count: 8)
+        #expect(p.partition(of: "item-42") == Int(StableHash.fnv1a64("item-42") % 8))
+        #expect(WorkerAssignment(count: 8, index: 0)!.owner(of: "item-42") == p.partition(of: "item-42"))
+        #expect(ModelPartitioning.single.partition(of: "x") == 0)
+    }
+}
