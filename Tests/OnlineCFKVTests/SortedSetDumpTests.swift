@@ -88,4 +88,17 @@ import Testing
         #expect(SortedSetDump.members(ofPayload: Array(repeating: 0x11, count: 40)) == nil)
         #expect(LZF.decompress([0x05, 0x61][...], length: 6) == nil)
     }
+
+    /// The best-first builder gives the bytes of the general one, and falls back to it for
+    /// a list out of order.
+    @Test func bestFirstPayloadEqualsTheSortedOne() throws {
+        let members = ["b", "a", "c", "42", "d", "zz", "e"], scores = [3.0, 2.5, 2.5, 2.5, 1, 0.4472135954999579, 1e-20]
+        let built = SortedSetDump.payload(bestFirst: members.count, member: { members[$0] }, score: { scores[$0] })
+        #expect(built != nil && built == SortedSetDump.payload(zip(members, scores).map { (Array($0.utf8), $1) }))
+        let shuffled = [2, 0, 6, 1, 5, 3, 4]
+        let fallback = SortedSetDump.payload(bestFirst: 7, member: { members[shuffled[$0]] }, score: { scores[shuffled[$0]] })
+        #expect(fallback == built)
+        #expect(SortedSetDump.payload(bestFirst: 0, member: { _ in "" }, score: { _ in 0 }) == nil)
+        #expect(SortedSetDump.payload(bestFirst: 1, member: { _ in String(repeating: "x", count: 65) }, score: { _ in 1 }) == nil)
+    }
 }

@@ -450,16 +450,16 @@ public struct CFModel: Sendable {
             return selector.take()
         }
         guard let counter = counter(for: algorithm), let measure = algorithm.measure, Int(entity) < counter.entityCount else { return [] }
-        let da = counter.degrees[Int(entity)]
+        let da = Double(counter.degrees[Int(entity)])
         counter.degrees.withUnsafeBufferPointer { degrees in
-            if filtering {
-                counter.rows[Int(entity)].forEach { other, c in
-                    if !isBlocked(other) { selector.offer(other, score: measure.score(count: c, degreeA: da, degreeB: degrees[Int(other)])) }
-                }
-            } else {
-                counter.rows[Int(entity)].forEach { other, c in
-                    selector.offer(other, score: measure.score(count: c, degreeA: da, degreeB: degrees[Int(other)]))
-                }
+            counter.rows[Int(entity)].forEach { other, count in
+                if filtering && isBlocked(other) { return }
+                let c = Double(count), db = Double(degrees[Int(other)])
+                // Once k are kept, most entries of a long row cannot enter: reject them
+                // without the division (an entry that may enter is scored as always).
+                let bound = selector.threshold
+                if bound > 0 && measure.scoreIsCertainlyBelow(bound, count: c, degreeA: da, degreeB: db) { return }
+                selector.offer(other, score: measure.weightedScore(count: c, degreeA: da, degreeB: db))
             }
         }
         return selector.take()

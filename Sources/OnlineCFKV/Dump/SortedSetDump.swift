@@ -26,14 +26,55 @@ public enum SortedSetDump {
         var lp: [UInt8] = [0, 0, 0, 0, 0, 0]
         lp.reserveCapacity(6 + members.count * 32)
         for (member, score) in sorted {
-            appendEntry(member, to: &lp)
-            appendEntry(Array(shortest(score).utf8), to: &lp)
+            member.withUnsafeBufferPointer { appendEntry($0, to: &lp) }
+            var s = shortest(score)
+            s.withUTF8 { appendEntry($0, to: &lp) }
         }
+        return finish(listpack: &lp, entries: sorted.count)
+    }
+
+    /// The payload of `count` members given best first (score descending, ties by member
+    /// byte-wise ascending: the order of a top-k list), read through `member` and `score`
+    /// without copying members. Same result as ``payload(_:)``; a list not in that order
+    /// is sorted by ``payload(_:)`` instead.
+    public static func payload(bestFirst count: Int, member: (Int) -> String, score: (Int) -> Double) -> [UInt8]? {
+        guard count > 0, count <= maxEntries else { return nil }
+        var bytes = 0
+        for n in 0..<count {
+            let m = member(n).utf8.count
+            guard m <= maxMemberBytes else { return nil }
+            bytes += m
+            if n > 0 {
+                let a = score(n - 1), b = score(n)
+                if a < b || (a == b && !member(n - 1).utf8.lexicographicallyPrecedes(member(n).utf8)) {
+                    return payload((0..<count).map { (Array(member($0).utf8), score($0)) })
+                }
+            }
+        }
+        var lp: [UInt8] = [0, 0, 0, 0, 0, 0]
+        lp.reserveCapacity(16 + bytes + count * 28)
+        // Ascending: the runs of equal scores from the last to the first, each in its order.
+        var end = count
+        while end > 0 {
+            var start = end - 1
+            while start > 0 && score(start - 1) == score(end - 1) { start -= 1 }
+            for n in start..<end {
+                var m = member(n)
+                m.withUTF8 { appendEntry($0, to: &lp) }
+                var s = shortest(score(n))
+                s.withUTF8 { appendEntry($0, to: &lp) }
+            }
+            end = start
+        }
+        return finish(listpack: &lp, entries: count)
+    }
+
+    /// Completes a listpack (terminator, header) and wraps it as a DUMP payload.
+    static func finish(listpack lp: inout [UInt8], entries: Int) -> [UInt8] {
         lp.append(0xFF)
-        let total = UInt32(lp.count), count = UInt16(2 * sorted.count)
+        let total = UInt32(lp.count), count = UInt16(2 * entries)
         lp[0] = UInt8(total & 0xFF); lp[1] = UInt8((total >> 8) & 0xFF); lp[2] = UInt8((total >> 16) & 0xFF); lp[3] = UInt8(total >> 24)
         lp[4] = UInt8(count & 0xFF); lp[5] = UInt8(count >> 8)
-
         var out: [UInt8] = [typeZSetListpack]
         out.reserveCapacity(lp.count + 16)
         appendRDBLength(lp.count, to: &out)
@@ -77,6 +118,10 @@ public enum SortedSetDump {
     /// The value of `bytes` if Redis' string2ll would read it as an integer (no sign
     /// but '-', no leading zeros, fits in Int64).
     static func canonicalInteger(_ bytes: [UInt8]) -> Int64? {
+        bytes.withUnsafeBufferPointer { canonicalInteger($0) }
+    }
+
+    static func canonicalInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
         var i = 0
         var negative = false
@@ -97,6 +142,10 @@ public enum SortedSetDump {
 
     /// One listpack entry: encoding and data, then the back-length.
     static func appendEntry(_ bytes: [UInt8], to lp: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { appendEntry($0, to: &lp) }
+    }
+
+    static func appendEntry(_ bytes: UnsafeBufferPointer<UInt8>, to lp: inout [UInt8]) {
         let start = lp.count
         if let v = canonicalInteger(bytes) {
             if v >= 0 && v <= 127 {

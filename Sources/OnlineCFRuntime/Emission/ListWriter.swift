@@ -147,7 +147,7 @@ public final class ListWriter: Sendable {
 
     /// The RESTORE payload of a list (nil when it cannot be a listpack).
     public static func payload(_ neighbours: [ScoredNeighbor], names: [String]) -> [UInt8]? {
-        neighbours.isEmpty ? nil : SortedSetDump.payload(neighbours.map { (Array(names[Int($0.index)].utf8), $0.score) })
+        SortedSetDump.payload(bestFirst: neighbours.count, member: { names[Int(neighbours[$0].index)] }, score: { neighbours[$0].score })
     }
 
     /// Whether the server loads ``SortedSetDump`` payloads: Redis ≥ 7.0 or Valkey, and
