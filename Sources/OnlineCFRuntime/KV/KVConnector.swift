@@ -58,10 +58,18 @@ public final class KVHandle {
         return KVHandle(client: client, server: server, displayName: "private redis at \(socket)")
     }
 
-    /// Closes the client and stops a server this handle started (it saves its data).
+    /// Closes the client and stops a server this handle started. It saves its data unless
+    /// the server reports no change since its snapshot (`rdb_changes_since_last_save: 0`,
+    /// as after a read-only command: the snapshot on disk already holds everything), so
+    /// reading a large namespace does not rewrite it.
     public func close() {
+        var save = true
+        if server != nil, let info = try? client.execute(RedisCommand("INFO", "persistence")).string,
+           info.split(whereSeparator: \.isNewline).contains(where: { $0 == "rdb_changes_since_last_save:0" }) {
+            save = false
+        }
         client.close()
-        server?.stop(save: true)
+        server?.stop(save: save)
     }
 }
 
