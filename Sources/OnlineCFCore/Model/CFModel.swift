@@ -1,6 +1,3 @@
-import Dispatch
-import Synchronization
-
 /// The in-process state of every co-occurrence algorithm, fed one event at a time.
 ///
 /// Guarantees:
@@ -469,25 +466,10 @@ public struct CFModel: Sendable {
     /// on up to `threads` threads. Entities are handed out in blocks; each list is computed
     /// by one thread from the model as it is, so the result does not depend on the count.
     public func lists(_ algorithm: Algorithm, of entities: ArraySlice<UInt32>, threads: Int) -> [[ScoredNeighbor]] {
-        let n = entities.count, block = 64
-        let workers = max(1, min(threads, n / block))
-        let kind = algorithm.kind
-        guard workers > 1 else {
-            var selector = TopKSelector(k: parameters.k, names: names(for: kind), sortKeys: sortKeys(for: kind))
-            return entities.map { list(algorithm, of: $0, using: &selector) }
-        }
-        let results = ParallelSlots<[ScoredNeighbor]>(count: n, initial: [])
-        let next = Atomic<Int>(0)
         let model = self, base = entities.startIndex
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            var selector = TopKSelector(k: model.parameters.k, names: model.names(for: kind), sortKeys: model.sortKeys(for: kind))
-            while true {
-                let first = next.add(block, ordering: .relaxed).oldValue
-                if first >= n { break }
-                for p in first..<min(n, first + block) { results.set(p, model.list(algorithm, of: entities[base + p], using: &selector)) }
-            }
+        return ParallelMap.map(count: entities.count, threads: threads) { p in
+            model.list(algorithm, of: entities[base + p])
         }
-        return results.take()
     }
 
     /// A user's recent items → seed weight as of the latest event time (for the

@@ -1,7 +1,5 @@
-import Dispatch
 import OnlineCFCore
 import OnlineCFKV
-import Synchronization
 
 /// Counts of emissions.
 public struct EmissionStats: Sendable {
@@ -204,18 +202,6 @@ public final class ListEmitter {
     /// The writer's RESTORE payloads of `lists`, built on `threads` threads (the writer,
     /// one thread, would otherwise spend most of an emission building them).
     static func payloads(_ lists: [(entity: UInt32, neighbours: [ScoredNeighbor])], names: [String], threads: Int) -> [[UInt8]?] {
-        let n = lists.count, block = 64
-        let workers = max(1, min(threads, n / block))
-        guard workers > 1 else { return lists.map { ListWriter.payload($0.neighbours, names: names) } }
-        let results = ParallelSlots<[UInt8]?>(count: n, initial: nil)
-        let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while true {
-                let first = next.add(block, ordering: .relaxed).oldValue
-                if first >= n { break }
-                for p in first..<min(n, first + block) { results.set(p, ListWriter.payload(lists[p].neighbours, names: names)) }
-            }
-        }
-        return results.take()
+        ParallelMap.map(count: lists.count, threads: threads) { ListWriter.payload(lists[$0].neighbours, names: names) }
     }
 }

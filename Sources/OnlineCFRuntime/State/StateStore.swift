@@ -385,20 +385,21 @@ public final class StateStore {
         // One DUMP per key: a listpack (every list OnlineCF writes, on Redis ≥ 7 and
         // Valkey) arrives as one bulk string, far cheaper for both sides than a reply
         // element per member and score. Keys in another encoding are read with ZRANGE.
+        let replies = try client.pipeline(keyNames.map { RedisCommand("DUMP", $0) })
+        // Decoded on every core when there are many (an export); nil: read with ZRANGE.
+        let decoded = ParallelMap.map(count: replies.count, threads: JobConfiguration.defaultThreads) { n -> [(String, Double)]? in
+            switch replies[n] {
+            case .null: return []
+            case .bulkString(let payload): return SortedSetDump.members(ofPayload: payload).map { Self.bestFirst(ascending: $0, limit: limit) }
+            default: return nil
+            }
+        }
         var out: [[(String, Double)]] = Array(repeating: [], count: keyNames.count)
         var fallback: [Int] = []
-        for (n, reply) in try client.pipeline(keyNames.map { RedisCommand("DUMP", $0) }).enumerated() {
-            switch reply {
-            case .null: continue
-            case .bulkString(let payload):
-                if let pairs = SortedSetDump.members(ofPayload: payload) {
-                    out[n] = Self.bestFirst(ascending: pairs, limit: limit)
-                } else {
-                    fallback.append(n)
-                }
-            case .error(let message) where message.hasPrefix("WRONGTYPE"): throw RuntimeError("reading failed: \(message)")
-            default: fallback.append(n)
-            }
+        for (n, reply) in replies.enumerated() {
+            if let lists = decoded[n] { out[n] = lists; continue }
+            if case .error(let message) = reply, message.hasPrefix("WRONGTYPE") { throw RuntimeError("reading failed: \(message)") }
+            fallback.append(n)
         }
         guard !fallback.isEmpty else { return out }
         let commands = fallback.map { RedisCommand("ZRANGE", keyNames[$0], "0", String(limit > 0 ? limit - 1 : -1), "REV", "WITHSCORES") }
