@@ -64,6 +64,17 @@ import OnlineCFTestSupport
         #expect(error?.issues.first?.path == "ttl")
     }
 
+    @Test func threadsField() throws {
+        let file = try JobFile.parse("version: 1\nthreads: 3\n")
+        #expect(try file.resolve().configuration.threads == 3)
+        var cli = JobSpec()
+        cli.threads = 5
+        #expect(try file.overriding(with: cli).resolve().configuration.threads == 5)
+        #expect(try JobFile.parse("version: 1\n").resolve().configuration.threads == JobConfiguration.defaultThreads)
+        let error = #expect(throws: JobSpecError.self) { try JobFile.parse("version: 1\nthreads: 0\n").resolve() }
+        #expect(error?.issues.first?.path == "threads")
+    }
+
     @Test func shippedJobsPassCheck() throws {
         for name in ["home-feed.yaml", "backfill.yaml", "scale-out.yaml"] {
             let path = Self.root.appendingPathComponent("jobs/\(name)").path
