@@ -59,22 +59,19 @@ public struct SparseCooccurrence: Sendable {
             var scratch = Accumulator(entityCount: n)
             var selectors = requests.map { _ in TopKSelector(k: k, names: names, sortKeys: sortKeys) }
             degrees.withUnsafeBufferPointer { degrees in
-            matrix.withView { view in
-            while true {
-            let first = next.add(block, ordering: .relaxed).oldValue
-            if first >= n { break }
-            for e in first..<min(n, first + block) {
-                if !(e < excluded.count && excluded[e]) {
-                    scratch.accumulate(entity: UInt32(e), matrix: view, window: window)
-                    for (r, request) in requests.enumerated() {
-                        let list = scratch.select(entity: e, request: request, degrees: degrees, excluded: excluded, into: &selectors[r])
-                        results[r].set(e, list)
+                matrix.withView { view in
+                    while true {
+                        let first = next.add(block, ordering: .relaxed).oldValue
+                        if first >= n { break }
+                        for e in first..<min(n, first + block) where !(e < excluded.count && excluded[e]) {
+                            scratch.accumulate(entity: UInt32(e), matrix: view, window: window)
+                            for (r, request) in requests.enumerated() {
+                                results[r].set(e, scratch.select(entity: e, request: request, degrees: degrees, excluded: excluded, into: &selectors[r]))
+                            }
+                            scratch.reset()
+                        }
                     }
-                    scratch.reset()
                 }
-            }
-            }
-            }
             }
         }
         return results.map { $0.take() }
