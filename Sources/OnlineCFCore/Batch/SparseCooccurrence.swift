@@ -162,26 +162,3 @@ public struct SparseCooccurrence: Sendable {
         }
     }
 }
-
-/// Results written by several threads, each index by exactly one of them: the way
-/// OnlineCF's parallel loops (`DispatchQueue.concurrentPerform`) hand back their output.
-/// Use: create, let each worker `set` the indices it owns, `take()` after the loop.
-public final class ParallelSlots<Element>: @unchecked Sendable {
-    // Safe: `DispatchQueue.concurrentPerform` gives each worker a disjoint set of indices,
-    // each slot is written through the raw buffer by one thread only, and `take()` runs
-    // after every worker has returned (concurrentPerform waits for them).
-    private let slots: UnsafeMutableBufferPointer<Element>
-
-    public init(count: Int, initial: Element) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: initial)
-    }
-
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    public func set(_ i: Int, _ value: Element) { slots[i] = value }
-    public func take() -> [Element] { Array(slots) }
-}

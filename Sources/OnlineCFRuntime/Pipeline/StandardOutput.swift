@@ -15,11 +15,6 @@ public struct StandardOutput {
         if buffer.count >= 1 << 16 { flush() }
     }
 
-    public mutating func write(byte: UInt8) {
-        buffer.append(byte)
-        if buffer.count >= 1 << 16 { flush() }
-    }
-
     public mutating func write(bytes: [UInt8]) {
         buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 16 { flush() }
