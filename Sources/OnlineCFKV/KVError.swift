@@ -19,6 +19,10 @@ public struct KVError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let timeout = Code("timeout")
         /// The server answered with an error reply (`-ERR …`), including AUTH/SELECT failures.
         public static let serverError = Code("serverError")
+        /// The server refused a write because it reached `maxmemory` (`-OOM …`), with an
+        /// eviction policy that could not (or may not) free memory. The client waits and
+        /// resends; this code reaches the caller only when its retry policy gives up.
+        public static let outOfMemory = Code("outOfMemory")
         /// The reply could not be parsed or was of an unexpected shape.
         public static let protocolError = Code("protocolError")
         /// A Redis URL could not be parsed.

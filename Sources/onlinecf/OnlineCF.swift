@@ -17,7 +17,7 @@ struct OnlineCF: AsyncParsableCommand {
         version: OnlineCFCoreVersion.string,
         subcommands: [
             Run.self, Batch.self, Rebuild.self, Check.self, Export.self, I2I.self, U2U.self, A2A.self, U2I2ICommand.self, U2ICommand.self,
-            Items.self, Serve.self, Eval.self, Gen.self, Reset.self,
+            Items.self, Serve.self, Eval.self, Gen.self, Status.self, Reset.self,
         ]
     )
 }

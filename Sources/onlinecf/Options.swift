@@ -34,6 +34,14 @@ struct KVOptions: ParsableArguments {
     }
 }
 
+/// Options of the commands that write a namespace's state (run, batch, rebuild).
+struct WriterOptions: ParsableArguments {
+    @Option(name: .long, help: "Writer lease period: one process writes a (namespace, worker) at a time; a writer paused or cut off this long loses it to the next, and a second process is refused meanwhile (1s to 1h; default: 15s).")
+    var lease: String?
+
+    func apply(to s: inout JobSpec) { if let lease { s.lease = lease } }
+}
+
 /// Opens the store of a resolved job. Jobs (`retryForever`) wait out an outage.
 func openStore(_ job: JobSpec.Resolved, shutdown: ShutdownSignal, retryForever: Bool) throws -> (KVHandle, StateStore) {
     let retry = retryForever ? RetryPolicy.default : RetryPolicy(maxElapsed: .seconds(10))

@@ -126,8 +126,49 @@ struct Reset: ParsableCommand {
         try reportingErrors {
             let (handle, store) = try kv.open()
             defer { handle.close() }
-            let n = try store.reset()
+            let live = try store.leases().filter { !($0.holder?.isGoneFromThisHost ?? false) }
+            if !live.isEmpty {
+                throw ValidationError("namespace '\(kv.namespaceName)' is being written: " + live.map { "worker \($0.worker) by \($0.holder?.description ?? $0.value)" }.joined(separator: "; ") + ". Stop those processes first ('onlinecf status' shows them).")
+            }
+            let n = try store.reset(keepingLeases: false)  // none is live: only gone processes' are left
             stderrLine("deleted \(n) keys of namespace '\(kv.namespaceName)'")
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show who writes the namespace (each worker's writer lease) and how far its state has come.",
+        discussion: "One line per worker that has a lease or a state: holder (pid, host, start), when the lease lapses unless renewed, committed log chunks and events, emitted chunks. Exit 0 either way.")
+    @OptionGroup var kv: KVOptions
+    func run() throws {
+        try reportingErrors {
+            let (handle, store) = try kv.open()
+            defer { handle.close() }
+            let leases = try store.leases()
+            var workers = Set(leases.map(\.worker))
+            var metas: [[UInt8]] = []
+            try store.client.scanKeys(matching: store.keys.metaPattern) { metas += $0 }
+            let prefix = "\(kv.namespaceName):{\(kv.namespaceName)/"
+            for key in metas {
+                let name = String(decoding: key, as: UTF8.self)
+                if name.hasPrefix(prefix), let w = Int(name.dropFirst(prefix.count).prefix { $0 != "}" }) { workers.insert(w) }
+            }
+            guard !workers.isEmpty else {
+                print("namespace '\(kv.namespaceName)': no state and no writer")
+                return
+            }
+            print("worker\twriter\tlease lapses in\tlog chunks\tevents committed\temitted chunks")
+            for worker in workers.sorted() {
+                let meta = try store.loadMeta(worker: worker)
+                var writer = "none", lapses = "-"
+                if let lease = leases.first(where: { $0.worker == worker }) {
+                    writer = lease.holder?.description ?? lease.value
+                    if lease.holder?.isGoneFromThisHost == true { writer += " (no longer running)" }
+                    lapses = lease.lapsesInMillis >= 0 ? String(format: "%.1f s", Double(lease.lapsesInMillis) / 1000) : "never"
+                }
+                print("\(worker)\t\(writer)\t\(lapses)\t\(meta.logChunks)\t\(meta.eventsCommitted)\t\(meta.emittedChunks)")
+            }
         }
     }
 }

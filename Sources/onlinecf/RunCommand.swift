@@ -34,6 +34,7 @@ struct Run: ParsableCommand {
     var jobFile: String?
 
     @OptionGroup var kv: KVOptions
+    @OptionGroup var writer: WriterOptions
     @OptionGroup var input: InputOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup(title: "u2i2i recall") var recall: RecallRunOptions
@@ -67,6 +68,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         var cli = try jobSpec(kv, input, model)
+        writer.apply(to: &cli)
         recall.apply(to: &cli)
         cli.emitInterval = emitInterval
         cli.metrics = metrics
@@ -89,6 +91,7 @@ struct Batch: ParsableCommand {
     )
 
     @OptionGroup var kv: KVOptions
+    @OptionGroup var writer: WriterOptions
     @OptionGroup var input: InputOptions
     @OptionGroup var model: ModelOptions
 
@@ -105,6 +108,7 @@ struct Batch: ParsableCommand {
 
     func run() throws {
         var cli = try jobSpec(kv, input, model)
+        writer.apply(to: &cli)
         recall.apply(to: &cli)
         cli.mode = .batch
         var resolved = try resolveJob(file: job, overrides: cli)
@@ -128,10 +132,12 @@ struct Rebuild: ParsableCommand {
     @Argument(help: "A job file whose fields apply (optional).")
     var jobFile: String?
     @OptionGroup var kv: KVOptions
+    @OptionGroup var writer: WriterOptions
     @OptionGroup var model: ModelOptions
 
     func run() throws {
         var cli = kv.spec
+        writer.apply(to: &cli)
         model.apply(to: &cli)
         var job = try resolveJob(file: jobFile, overrides: cli)
         job.configuration.mode = .rebuild
@@ -192,11 +198,14 @@ func runJob(_ job: JobSpec.Resolved, fd: Int32) throws {
     try reportingErrors {
         let (handle, store) = try openStore(job, shutdown: shutdown, retryForever: true)
         defer { handle.close() }
+        try store.checkEvictionPolicy()
+        let lease = try WriterLease.acquire(client: store.client, keys: job.keys, worker: store.worker, period: job.configuration.leasePeriod)
+        defer { lease.release(client: store.client) }
         let metrics = JobMetrics()
         let server = try job.configuration.metricsAddress.map { try MetricsServer(address: $0, metrics: metrics) }
         defer { server?.stop() }
         if let server { stderrLine("metrics: \(server.url)") }
-        let streamJob = try StreamJob(configuration: job.configuration, store: store, shutdown: shutdown, metrics: metrics)
+        let streamJob = try StreamJob(configuration: job.configuration, store: store, lease: lease, shutdown: shutdown, metrics: metrics)
         let source = try EventSources.make(job.configuration.source, follow: job.configuration.follow, endpoint: store.client.endpoint,
                                            namespace: job.keys.namespace, shutdown: shutdown, stdinDescriptor: fd,
                                            workers: job.configuration.workers)

@@ -75,6 +75,17 @@ import OnlineCFTestSupport
         #expect(error?.issues.first?.path == "threads")
     }
 
+    @Test func leaseField() throws {
+        let file = try JobFile.parse("version: 1\nkv:\n  lease: 5s\n")
+        #expect(try file.resolve().configuration.leasePeriod == .seconds(5))
+        #expect(try JobFile.parse("version: 1\n").resolve().configuration.leasePeriod == .seconds(15))
+        var cli = JobSpec()
+        cli.lease = "2m"
+        #expect(try file.overriding(with: cli).resolve().configuration.leasePeriod == .seconds(120))
+        let error = #expect(throws: JobSpecError.self) { try JobFile.parse("version: 1\nkv:\n  lease: 10ms\n").resolve() }
+        #expect(error?.issues.first?.path == "kv.lease" && error?.issues.first?.line == 3)
+    }
+
     @Test func shippedJobsPassCheck() throws {
         for name in ["home-feed.yaml", "backfill.yaml", "scale-out.yaml"] {
             let path = Self.root.appendingPathComponent("jobs/\(name)").path

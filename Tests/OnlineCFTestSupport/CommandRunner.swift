@@ -29,12 +29,12 @@ public enum OnlineCFBinary {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let outPath = dir.appendingPathComponent("out").path, errPath = dir.appendingPathComponent("err").path
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         var inputPath = stdinFile ?? "/dev/null"
         if let stdin {
             inputPath = dir.appendingPathComponent("in").path
-            FileManager.default.createFile(atPath: inputPath, contents: Data(stdin))
+            _ = FileManager.default.createFile(atPath: inputPath, contents: Data(stdin))
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)

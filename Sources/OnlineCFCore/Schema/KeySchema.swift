@@ -17,6 +17,7 @@
 /// | `{ns}:{{ns}/{w}}:meta` | hash | worker `w`'s schema version, parameters, progress |
 /// | `{ns}:{{ns}/{w}}:log` | hash | worker `w`'s chunk number → packed events (internal: the durable state) |
 /// | `{ns}:{{ns}/{w}}:admission` | string | worker `w`'s frequency-admission sketch (internal, with `--admit-after`) |
+/// | `{ns}:{{ns}/{w}}:lease` | string | worker `w`'s writer lease: `TOKEN HOST PID STARTED_MS`, expiring unless renewed |
 ///
 /// Ids are written as their raw UTF-8 bytes; an id may contain `:` (the id is always
 /// the part after the algorithm's prefix).
@@ -49,6 +50,12 @@ public struct KeySchema: Sendable, Hashable {
     public func log(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):log" }
     /// The frequency-admission sketch of worker `worker`, committed with its log (internal).
     public func admissionSketch(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):admission" }
+    /// Worker `worker`'s writer lease (see the README's "One writer per namespace").
+    public func lease(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):lease" }
+    /// A `SCAN MATCH` pattern for every worker's lease.
+    public var leasePattern: String { "\(namespace):{\(namespace)/*}:lease" }
+    /// A `SCAN MATCH` pattern for every worker's meta.
+    public var metaPattern: String { "\(namespace):{\(namespace)/*}:meta" }
     /// Where key schema version 1 kept the meta hash: a namespace holding it needs a reset.
     public var versionOneMeta: String { "\(namespace):meta" }
     public var itemAuthors: String { "\(namespace):items:author" }

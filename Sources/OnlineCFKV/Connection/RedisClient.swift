@@ -111,8 +111,14 @@ public final class RedisClient {
         return slotMap.masters.isEmpty ? [endpoint] : slotMap.masters
     }
 
-    /// Sends the commands as one pipeline, retrying the whole pipeline on connection problems.
+    /// Sends the commands as one pipeline, retrying the whole pipeline on connection
+    /// problems, and resending it while the server answers any of it with `-OOM`
+    /// (see ``outOfMemoryWaits``).
     public func pipeline(_ commands: [RedisCommand]) throws(KVError) -> [RESPValue] {
+        try whileOutOfMemory(commands.first) { () throws(KVError) in try pipelineOnce(commands) }
+    }
+
+    private func pipelineOnce(_ commands: [RedisCommand]) throws(KVError) -> [RESPValue] {
         if slotMap == nil {
             if let replies = try single({ (connection: RedisConnection) throws(KVError) in try connection.pipeline(commands) }) {
                 guard ClusterRedirect.containsMoved(replies) else { return replies }
@@ -122,8 +128,13 @@ public final class RedisClient {
         return try clusterPipeline(commands)
     }
 
-    /// Sends one command (error replies returned as `.error`), retrying on connection problems.
+    /// Sends one command (error replies returned as `.error`), retrying on connection
+    /// problems and resending while the server answers `-OOM`.
     public func send(_ command: RedisCommand) throws(KVError) -> RESPValue {
+        try whileOutOfMemory(command) { () throws(KVError) in [try sendOnce(command)] }[0]
+    }
+
+    private func sendOnce(_ command: RedisCommand) throws(KVError) -> RESPValue {
         if slotMap == nil {
             if let reply = try single({ (connection: RedisConnection) throws(KVError) in try connection.send(command) }) {
                 guard case .error(let message) = reply, message.hasPrefix("MOVED ") else { return reply }
@@ -462,6 +473,65 @@ public final class RedisClient {
                 }
             }
         }
+    }
+
+    /// Times a write was refused with `-OOM` and resent after a wait (for metrics).
+    public private(set) var outOfMemoryWaits = 0
+    /// Set while the server refuses writes with `-OOM`: since when, and how often.
+    private var outOfMemory: (start: ContinuousClock.Instant, refusals: Int)?
+
+    /// Runs `body` (one send of a pipeline) until no reply is an `-OOM` refusal, waiting
+    /// with the retry policy's back-off in between. A pipeline is resent whole: every
+    /// caller's writes are idempotent (RESTORE REPLACE, HSET, SADD, DEL…), and a
+    /// MULTI/EXEC block with a refused command was discarded by the server. Gives up
+    /// (throwing ``KVError/Code/outOfMemory``) when the policy's `maxElapsed` has passed or
+    /// `shouldGiveUp` says so.
+    private func whileOutOfMemory(_ first: RedisCommand?, _ body: () throws(KVError) -> [RESPValue]) throws(KVError) -> [RESPValue] {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var attempt = 0
+        while true {
+            let replies = try body()
+            guard let refusal = Self.outOfMemoryRefusal(in: replies) else {
+                if let outOfMemory {
+                    let seconds = Double((clock.now - outOfMemory.start) / .milliseconds(1)) / 1000
+                    log("redis \(endpoint.displayName) accepts writes again after \(outOfMemory.refusals) refusal(s) / \(String(format: "%.1f", seconds)) s")
+                    self.outOfMemory = nil
+                }
+                return replies
+            }
+            attempt += 1
+            outOfMemoryWaits += 1
+            if outOfMemory == nil {
+                outOfMemory = (clock.now, 0)
+                log("redis \(endpoint.displayName) is out of memory (\(refusal)): writes wait and are resent with back-off; nothing is dropped. Raise maxmemory (CONFIG SET maxmemory …) or free memory")
+            }
+            outOfMemory!.refusals += 1
+            let elapsed = clock.now - start
+            let error = KVError(code: .outOfMemory, message: refusal, server: endpoint.displayName, command: first?.description)
+            if let maxElapsed = retry.maxElapsed, elapsed >= maxElapsed { throw error }
+            if shouldGiveUp() { throw error }
+            var wait = retry.jitteredDelay(attempt: attempt)
+            if let maxElapsed = retry.maxElapsed { wait = min(wait, maxElapsed - elapsed) }
+            if !sleep(wait) { throw error }
+        }
+    }
+
+    /// The first `-OOM` refusal among `replies` (an EXEC's array or a script's error included), if any.
+    static func outOfMemoryRefusal(in replies: [RESPValue]) -> String? {
+        for reply in replies {
+            switch reply {
+            // Redis 7 keeps the code of an error raised inside a script; 6.x wraps it in
+            // "ERR Error running script … -OOM command not allowed …".
+            case .error(let message) where message.hasPrefix("OOM ") || message.contains("OOM command not allowed"):
+                return message
+            case .array(let inner):
+                if let found = outOfMemoryRefusal(in: inner) { return found }
+            default:
+                continue
+            }
+        }
+        return nil
     }
 
     /// Sleeps in slices of at most 50 ms so `shouldGiveUp` is honoured promptly.

@@ -48,19 +48,22 @@ public final class ListWriter: Sendable {
         var stopping = false
         var error: (any Error)?
         var commandsSent = 0
+        var outOfMemoryWaits = 0
         var completed: [(emission: Int, at: ContinuousClock.Instant)] = []
     }
 
     /// Starts the writer thread with its own client for `endpoint`.
-    public init(endpoint: RedisEndpoint, keys: KeySchema, capacity: Int = 2, ttlMillis: Int64? = nil,
-                shouldGiveUp: @escaping @Sendable () -> Bool = { false }) {
+    /// `worker` and `fence` are the job's: the writer records emissions in that worker's
+    /// meta, behind the fence, and checks the fence before each slice's lists.
+    public init(endpoint: RedisEndpoint, keys: KeySchema, worker: Int = 0, fence: StateStore.Fence? = nil,
+                capacity: Int = 2, ttlMillis: Int64? = nil, shouldGiveUp: @escaping @Sendable () -> Bool = { false }) {
         self.capacity = capacity
         self.ttlMillis = ttlMillis
         let shared = Shared()
         self.shared = shared
         let thread = Thread {
             let client = RedisClient(endpoint: endpoint, log: stderrLine, shouldGiveUp: shouldGiveUp)
-            let store = StateStore(client: client, keys: keys)
+            let store = StateStore(client: client, keys: keys, worker: worker, fence: fence)
             var restores = Self.acceptsRestore(store)
             while true {
                 shared.condition.lock()
@@ -82,6 +85,7 @@ public final class ListWriter: Sendable {
                 }
                 shared.condition.lock()
                 shared.commandsSent = client.commandsSent
+                shared.outOfMemoryWaits = client.outOfMemoryWaits
                 if failure == nil, let emission = slice.emission { shared.completed.append((emission, ContinuousClock.now)) }
                 shared.busy = false
                 if let failure, shared.error == nil { shared.error = failure }
@@ -98,6 +102,12 @@ public final class ListWriter: Sendable {
     public var commandsSent: Int {
         shared.condition.lock(); defer { shared.condition.unlock() }
         return shared.commandsSent
+    }
+
+    /// Writes the server refused with `-OOM` and the writer resent after a wait.
+    public var outOfMemoryWaits: Int {
+        shared.condition.lock(); defer { shared.condition.unlock() }
+        return shared.outOfMemoryWaits
     }
 
     /// Emissions whose last slice has been written since the last call, with when.
@@ -169,6 +179,9 @@ public final class ListWriter: Sendable {
     /// a MULTI/EXEC block of that one key. Every atomic step touches one key, so the writes
     /// work unchanged on a Redis Cluster (the index sets are updated after their lists).
     private static func write(_ slice: ListSlice, store: StateStore, restores: Bool, ttlMillis: Int64? = nil) throws {
+        // A process that lost its writer lease writes no more lists (the check and the
+        // lists are not one atomic step: see the README's "One writer per namespace").
+        if store.fence != nil { try store.writeState([], what: "checking the writer lease") }
         let ttl = ttlMillis.map { Array(String($0).utf8) }
         let keys = store.keys
         let prefix = Array(keys.listPrefix(slice.family).utf8)

@@ -125,6 +125,7 @@ public enum JobFile {
                 case "kv.redis": spec.redis = string(value, path, line)
                 case "kv.namespace": spec.namespace = string(value, path, line)
                 case "kv.state_dir": spec.stateDir = string(value, path, line)
+                case "kv.lease": spec.lease = string(value, path, line)
                 default:
                     issue(path, line, "unknown field")
                 }

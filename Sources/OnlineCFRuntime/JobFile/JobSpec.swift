@@ -31,6 +31,8 @@ public struct JobSpec: Sendable, Equatable {
     public var redis: String?
     public var namespace: String?
     public var stateDir: String?
+    /// The writer lease's period (`kv.lease`), a duration.
+    public var lease: String?
     public var metrics: String?
     /// u2i2i recall while streaming (`recall.algo` turns it on).
     public var recallAlgo: String?
@@ -69,7 +71,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.itemHistory); take(\.userHistory); take(\.authorHistory); take(\.exact)
         take(\.swingAlpha1); take(\.swingAlpha2); take(\.swingBeta); take(\.swingMinUserBehavior); take(\.swingMaxUserBehavior)
         take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRebuildEvery)
-        take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.metrics)
+        take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.lease); take(\.metrics)
         take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
         take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
         take(\.ttl); take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow); take(\.workers); take(\.worker); take(\.threads)
@@ -223,6 +225,11 @@ public struct JobSpec: Sendable, Equatable {
         if let text = emitInterval {
             if let d = DurationText.parse(text), d >= .milliseconds(100) { c.emitInterval = d } else {
                 problem("emit_interval", "'\(text)' is not a duration of at least 100ms (examples: 1s, 500ms, 60s, 5m)")
+            }
+        }
+        if let text = lease {
+            if let d = DurationText.parse(text), d >= .seconds(1), d <= .seconds(3600) { c.leasePeriod = d } else {
+                problem("kv.lease", "'\(text)' is not a duration from 1s to 1h (examples: 15s, 1m)")
             }
         }
         if let text = swingRebuildEvery {

@@ -19,6 +19,9 @@ public struct JobConfiguration: Sendable {
     public var columns: [EventField]? = nil
     public var parameters = ModelParameters()
     public var emitInterval: Duration = .seconds(60)
+    /// The writer lease's period (`kv.lease`, `--lease`): a process paused or cut off
+    /// this long loses its namespace to the next one; renewed every third of it.
+    public var leasePeriod: Duration = .seconds(15)
     /// Recompute Swing exactly this often while streaming (nil: never).
     public var swingRebuildEvery: Duration? = nil
     /// New events per log chunk: the most uncommitted work a crash can cost (it is

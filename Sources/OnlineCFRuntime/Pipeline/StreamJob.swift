@@ -15,8 +15,12 @@ import OnlineCFKV
 ///   its position committed in the same transaction as the events, after whole lines only,
 ///   so a restart replays the log and reads on from exactly where the committed state ends.
 /// - A malformed line is reported and counted, and the run goes on.
-/// - When the KV store is unreachable the client retries with back-off; reading stops
-///   meanwhile (back-pressure) and nothing read is dropped.
+/// - When the KV store is unreachable, or full (`-OOM`), the client retries with back-off;
+///   reading stops meanwhile (back-pressure) and nothing read is dropped.
+/// - With a ``WriterLease``, every state write is fenced by it, and the job stops with
+///   ``RuntimeError/Code/leaseLost`` once another process has taken the lease.
+/// - The loop's decisions are ``JobLoop``'s (a value type, unit-tested without I/O); this
+///   class is its driver: it performs each action and reports the outcome.
 /// - With several workers (``JobConfiguration/workers``), each logs only the events of
 ///   the users it owns (its share of the input) and also applies every peer's committed
 ///   log chunks, so each holds the whole model; it writes the lists of the ids it owns.
@@ -25,6 +29,7 @@ import OnlineCFKV
 public final class StreamJob {
     public let configuration: JobConfiguration
     public let store: StateStore
+    private let lease: WriterLease?
     private let shutdown: ShutdownSignal
     private let emitter: ListEmitter
     private let writer: ListWriter
@@ -51,14 +56,21 @@ public final class StreamJob {
     private var reported = (lines: 0, events: 0, applied: 0, malformed: 0, commands: 0, lists: 0)
     private var reportedLeftOut = (hot: 0, admission: 0)
     private var reportedPeers = (applied: 0, left: 0)
+    private var reportedRefusals = 0
     private var emissionStarted: [Int: ContinuousClock.Instant] = [:]
 
-    public init(configuration: JobConfiguration, store: StateStore, shutdown: ShutdownSignal, metrics: JobMetrics = JobMetrics()) throws {
+    /// `lease` is the writer lease the job holds on its (namespace, worker) (nil: none,
+    /// for a store no other process writes); the store and the list writer are fenced by it.
+    public init(configuration: JobConfiguration, store: StateStore, lease: WriterLease?, shutdown: ShutdownSignal,
+                metrics: JobMetrics = JobMetrics()) throws {
         self.configuration = configuration
         self.metrics = metrics
         self.store = store
+        self.lease = lease
+        if let lease { store.fence = lease.fence }
         self.shutdown = shutdown
-        self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, ttlMillis: configuration.parameters.ttlMillis, shouldGiveUp: { [shutdown] in shutdown.isRequested })
+        self.writer = ListWriter(endpoint: store.client.endpoint, keys: store.keys, worker: store.worker, fence: store.fence,
+                                 ttlMillis: configuration.parameters.ttlMillis, shouldGiveUp: { [shutdown] in shutdown.isRequested })
         self.emitter = ListEmitter(writer: writer, workers: configuration.workers, threads: configuration.threads)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
         self.model = CFModel(parameters: configuration.parameters, evaluation: configuration.mode == .batch ? .deferred : .incremental,
@@ -84,90 +96,68 @@ public final class StreamJob {
         let start = clock.now
         let commandsBefore = store.client.commandsSent
         self.source = source
-        try restoreState()
-
-        let interval = configuration.emitInterval
-        var nextEmit = clock.now + interval
-        var nextSwingRebuild = configuration.swingRebuildEvery.map { clock.now + $0 }
-        if configuration.mode == .rebuild {
-            try rebuildSwing()
-            try finalEmission()
-            return finish(start: start, commandsBefore: commandsBefore)
-        }
-        summary.resumedAt = try source.open(at: source.identity.flatMap { meta.sourcePositions[$0] })
-        var nextProgress = clock.now + .seconds(1)
-        let streaming = configuration.mode == .stream
-        let shared = configuration.workers.isShared
-        var inputEnded = false
-        reading: while !shutdown.isRequested {
-            if inputEnded {
-                // A shared job's input is over: wait for the peers' ends, applying their chunks.
-                if try applyPeerChunks() { break reading }
-                Thread.sleep(forTimeInterval: 0.05)
-            } else {
-                var ready = true
-                if streaming {
-                    let untilEmit = max(0, (nextEmit - clock.now).milliseconds)
-                    ready = source.waitReadable(timeoutMillis: Int32(min(shared ? 50 : 250, untilEmit)))
-                }
-                if ready {
-                    let eventsBefore = summary.events
-                    let status = try source.read(maxLines: 65_536) { line in self.handle(line) }
-                    // The micro-batch's row increments, every partition on its own thread.
-                    model.applyPendingPairs()
-                    if summary.events > eventsBefore { unassigned.append((clock.now, summary.events - eventsBefore)) }
-                    if case .endOfInput = status {
-                        guard shared else { break reading }
-                        try commit()
-                        try store.markInputEnded(true)
-                        inputEnded = true
-                    }
-                    if let problem = decoder.headerProblem {
-                        throw RuntimeError("\(headerLocation): \(problem). Pass --columns to name the columns, or use --format tsv")
-                    }
-                }
-                if shared { _ = try applyPeerChunks() }
-            }
-            if pending.count >= configuration.eventsPerChunk || source.wantsCommit { try commit() }
-            let now = clock.now
-            if let due = nextSwingRebuild, streaming, clock.now >= due, !emitter.isEmitting {
-                try rebuildSwing()
-                nextSwingRebuild = clock.now + configuration.swingRebuildEvery!
-            }
-            if emitter.isEmitting {
-                try advanceEmission(blocking: false)
-            } else if streaming && now >= nextEmit {
-                // An emission starts only when the previous one is written: while the
-                // KV store is slower than the interval, emissions merge instead of queueing.
+        var loop = JobLoop(settings: JobLoop.Settings(configuration))
+        while true {
+            try lease?.check()
+            let observation = JobLoop.Observation(
+                now: clock.now - start, shutdownRequested: shutdown.isRequested, pendingEvents: pending.count,
+                sourceWantsCommit: source.wantsCommit, emitting: emitter.isEmitting, writerBusy: writer.isBusy)
+            switch loop.next(observation) {
+            case .restore:
+                try restoreState()
+            case .openSource:
+                summary.resumedAt = try source.open(at: source.identity.flatMap { meta.sourcePositions[$0] })
+            case .read(let wait):
+                loop.inputRead(endOfInput: try read(waitingAtMost: wait))
+            case .endInput:
                 try commit()
-                if !writer.isBusy {
-                    try beginEmission(full: false)
-                    try advanceEmission(blocking: false)
-                    nextEmit = now + interval
-                }
-            }
-            recordFreshness()
-            reportMetrics()
-            if configuration.showProgress && now >= nextProgress {
-                progress(since: start)
-                nextProgress = now + .seconds(1)
+                try store.markInputEnded(true)
+            case .applyPeerChunks:
+                loop.peersApplied(allEnded: try applyPeerChunks())
+            case .pause(let duration):
+                Thread.sleep(forTimeInterval: duration.seconds)
+            case .commit:
+                try commit()
+            case .rebuildSwing:
+                try rebuildSwing()
+            case .beginEmission:
+                try beginEmission(full: false)
+                try advanceEmission(blocking: false)
+            case .advanceEmission:
+                try advanceEmission(blocking: false)
+            case .report(let showProgress):
+                recordFreshness()
+                reportMetrics()
+                if showProgress { progress(since: start) }
+            case .computeLists:
+                // Every co-occurrence list at once, with the item statuses as of now.
+                try moderation.refresh(&model)
+                let started = clock.now
+                model.computeDeferredLists(threads: configuration.threads)
+                summary.computeSeconds = (clock.now - started).seconds
+            case .finalEmission:
+                try finalEmission()
+                if configuration.showProgress { progress(since: start); FileHandle.standardError.write(Data("\n".utf8)) }
+            case .finish:
+                return finish(start: start, commandsBefore: commandsBefore)
             }
         }
-        try commit()
-        // A batch, and a shared job (whose workers applied events in different orders),
-        // end with Swing exact.
-        if configuration.mode == .batch || shared { try rebuildSwing() }
-        if configuration.mode == .batch {
-            // Every co-occurrence list at once, with the item statuses as of now.
-            try commit()
-            try moderation.refresh(&model)
-            let started = clock.now
-            model.computeDeferredLists(threads: configuration.threads)
-            summary.computeSeconds = (clock.now - started).seconds
+    }
+
+    /// Waits at most `wait` for input (nil: reads at once), reads one micro-batch and
+    /// applies its row increments, every partition on its own thread. Returns true at the
+    /// end of the input.
+    private func read(waitingAtMost wait: Duration?) throws -> Bool {
+        if let wait, !source.waitReadable(timeoutMillis: Int32(max(0, wait.milliseconds))) { return false }
+        let eventsBefore = summary.events
+        let status = try source.read(maxLines: 65_536) { line in self.handle(line) }
+        model.applyPendingPairs()
+        if summary.events > eventsBefore { unassigned.append((clock.now, summary.events - eventsBefore)) }
+        if let problem = decoder.headerProblem {
+            throw RuntimeError("\(headerLocation): \(problem). Pass --columns to name the columns, or use --format tsv")
         }
-        try finalEmission()
-        if configuration.showProgress { progress(since: start); FileHandle.standardError.write(Data("\n".utf8)) }
-        return finish(start: start, commandsBefore: commandsBefore)
+        if case .endOfInput = status { return true }
+        return false
     }
 
     private func finish(start: ContinuousClock.Instant, commandsBefore: Int) -> RunSummary {
@@ -243,6 +233,7 @@ public final class StreamJob {
         let started = clock.now
         defer { summary.restoreSeconds = (clock.now - started).seconds }
         meta = try store.loadMeta()
+        store.fence?.expectedCommits = meta.commits
         if meta.logChunks > 0 { try checkWorkerCount(meta.workers, of: store.worker) }
         meta.workers = configuration.workers.count
         filtersUsers = configuration.workers.isShared && !source.readsOwnShare
@@ -428,6 +419,9 @@ public final class StreamJob {
         metrics.peerEventsApplied.increment(by: Int64(summary.peerEventsApplied - reportedPeers.applied))
         metrics.eventsOfPeers.increment(by: Int64(summary.peerEvents - reportedPeers.left))
         reportedPeers = (summary.peerEventsApplied, summary.peerEvents)
+        let refusals = store.client.outOfMemoryWaits + writer.outOfMemoryWaits
+        metrics.kvOutOfMemory.increment(by: Int64(max(0, refusals - reportedRefusals)))
+        reportedRefusals = max(refusals, reportedRefusals)
     }
 
     /// Computes and hands over more of the emission under way. What was applied since the

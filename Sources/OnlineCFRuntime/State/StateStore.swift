@@ -1,5 +1,6 @@
 import OnlineCFCore
 import OnlineCFKV
+import Synchronization
 
 /// What the KV store says about a namespace's state (the `{ns}:meta` hash).
 public struct StateMeta: Sendable, Equatable {
@@ -32,6 +33,9 @@ public struct StateMeta: Sendable, Equatable {
     /// absent). Ownership is a hash modulo the worker count, so the count of a shared job
     /// cannot change under its state.
     public var workers: Int?
+    /// Commits so far (field `commits`): a writer whose lease lapsed may take it back only
+    /// while this has not moved (see ``StateStore/Fence``).
+    public var commits: Int = 0
 }
 
 /// The durable home of a namespace in the KV store: the event log that rebuilds the
@@ -41,17 +45,91 @@ public struct StateMeta: Sendable, Equatable {
 /// unchanged on a Redis Cluster.
 ///
 /// A store writes the state of one worker (``worker``; 0 for a job that runs alone) and
-/// reads any worker's.
+/// reads any worker's. With a ``fence`` (a job's ``WriterLease``), every write of that
+/// worker's state (log chunk, meta, sketch, marks) runs in one script that first checks
+/// the lease, so a process that lost its lease cannot write it.
 public final class StateStore {
     public let client: RedisClient
     public let keys: KeySchema
     /// The worker whose state this store commits.
     public let worker: Int
 
-    public init(client: RedisClient, keys: KeySchema, worker: Int = 0) {
+    /// The writer lease a commit must still hold (nil: unfenced, for tools that write
+    /// no job state). See ``WriterLease``.
+    public var fence: Fence?
+
+    /// A writer lease's key and value: a fenced write first checks that the key still
+    /// holds the value. When the key is gone (the lease lapsed while nobody took it, or
+    /// the KV store lost it), the write takes it back only if no commit happened since this
+    /// holder's last (the meta's `commits` counter equals ``expectedCommits``): a
+    /// process that was paused while another one committed cannot write again.
+    public final class Fence: Sendable {
+        public let key: String
+        public let value: String
+        public let periodMillis: Int64
+        private let commits = Atomic<Int>(0)
+
+        public init(key: String, value: String, periodMillis: Int64) {
+            self.key = key
+            self.value = value
+            self.periodMillis = periodMillis
+        }
+
+        /// The meta's `commits` as of this holder's last commit (or restore).
+        public var expectedCommits: Int {
+            get { commits.load(ordering: .acquiring) }
+            set { commits.store(newValue, ordering: .releasing) }
+        }
+    }
+
+    /// Checks the lease (re-taking a lapsed one only while the meta's `commits` is
+    /// `ARGV[3]`), then runs the commands (`ARGV[4…]`: each command's argument count and
+    /// arguments) — atomically, as one script.
+    static let fencedScript = """
+    local v = redis.call('GET', KEYS[1])
+    if v ~= ARGV[1] then
+      if v then return redis.error_reply('LEASELOST ' .. v) end
+      if (redis.call('HGET', KEYS[2], 'commits') or '0') ~= ARGV[3] then return redis.error_reply('LEASELOST lapsed') end
+      redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    end
+    local i = 4
+    while i <= #ARGV do
+      local n = tonumber(ARGV[i])
+      redis.call(unpack(ARGV, i + 1, i + n))
+      i = i + n + 1
+    end
+    return 'OK'
+    """
+
+    /// Runs `commands` on this worker's state keys atomically: behind the fence in one
+    /// script when the store has one, else in a MULTI/EXEC block. Every command must touch
+    /// only this worker's state keys (one hash slot).
+    func writeState(_ commands: [RedisCommand], what: String) throws {
+        guard let fence else {
+            try checkTransaction(try client.pipeline([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")]), what: what)
+            return
+        }
+        var eval = RedisCommand("EVAL", Self.fencedScript, "4", fence.key, keys.meta(worker: worker), keys.log(worker: worker),
+                                keys.admissionSketch(worker: worker), fence.value, String(fence.periodMillis), String(fence.expectedCommits))
+        for command in commands {
+            eval.append(string: String(command.arguments.count))
+            for argument in command.arguments { eval.append(bytes: argument) }
+        }
+        let reply = try client.send(eval)
+        if case .error(let message) = reply {
+            if message.hasPrefix("LEASELOST") {
+                throw WriterLease.lostError(namespace: keys.namespace, worker: worker,
+                                            to: LeaseHolder(value: String(message.dropFirst("LEASELOST ".count))))
+            }
+            throw RuntimeError("\(what) failed: \(message)")
+        }
+    }
+
+    public init(client: RedisClient, keys: KeySchema, worker: Int = 0, fence: Fence? = nil) {
         self.client = client
         self.keys = keys
         self.worker = worker
+        self.fence = fence
     }
 
     // MARK: meta
@@ -79,6 +157,7 @@ public final class StateStore {
         meta.swingRebuildChunk = fields["swing_rebuild_chunk"].flatMap { Int($0) } ?? 0
         meta.inputEnded = fields["input_ended"] == "1"
         meta.workers = fields["workers"].flatMap { Int($0) }
+        meta.commits = fields["commits"].flatMap { Int($0) } ?? 0
         for (field, value) in fields where field.hasPrefix("source:") {
             meta.sourcePositions[String(field.dropFirst("source:".count))] = value
         }
@@ -104,7 +183,7 @@ public final class StateStore {
     /// Sets or clears this worker's end-of-input mark.
     public func markInputEnded(_ ended: Bool) throws {
         let key = keys.meta(worker: worker)
-        _ = try client.execute(ended ? RedisCommand("HSET", key, "input_ended", "1") : RedisCommand("HDEL", key, "input_ended"))
+        try writeState([ended ? RedisCommand("HSET", key, "input_ended", "1") : RedisCommand("HDEL", key, "input_ended")], what: "marking the end of input")
     }
 
     // MARK: event log
@@ -141,7 +220,7 @@ public final class StateStore {
         hset.append(string: "events_committed"); hset.append(string: String(meta.eventsCommitted))
         hset.append(string: "workers"); hset.append(string: String(meta.workers ?? 1))
         if let source { hset.append(string: "source:" + source.identity); hset.append(string: source.position) }
-        var commands = [RedisCommand("MULTI")]
+        var commands: [RedisCommand] = []
         if !events.isEmpty {
             var log = RedisCommand("HSET", keys.log(worker: worker), String(number))
             log.append(bytes: EventLogCodec.encode(events))
@@ -153,8 +232,9 @@ public final class StateStore {
             set.append(bytes: admissionSketch)
             commands.append(set)
         }
-        commands.append(RedisCommand("EXEC"))
-        try checkTransaction(try client.pipeline(commands), what: "commit of event log chunk \(number)")
+        commands.append(RedisCommand("HINCRBY", keys.meta(worker: worker), "commits", "1"))
+        try writeState(commands, what: "commit of event log chunk \(number)")
+        fence?.expectedCommits += 1
     }
 
     /// The admission sketch committed with the state, if any.
@@ -164,7 +244,7 @@ public final class StateStore {
 
     /// Records that Swing was rebuilt exactly after `chunks` log chunks.
     public func markSwingRebuild(chunks: Int) throws {
-        _ = try client.execute(RedisCommand("HSET", keys.meta(worker: worker), "swing_rebuild_chunk", String(chunks)))
+        try writeState([RedisCommand("HSET", keys.meta(worker: worker), "swing_rebuild_chunk", String(chunks))], what: "recording a Swing rebuild")
     }
 
     /// Records that the lists reflect every chunk below `emittedChunks` (all lists when
@@ -172,7 +252,7 @@ public final class StateStore {
     public func markEmitted(emittedChunks: Int, full: Bool, atMillis: Int64) throws {
         var command = RedisCommand("HSET", keys.meta(worker: worker), "emitted_chunks", String(emittedChunks), "emitted_at_ms", String(atMillis))
         if full { command.append(string: "full_emitted_chunks"); command.append(string: String(emittedChunks)) }
-        _ = try client.execute(command)
+        try writeState([command], what: "recording an emission")
     }
 
     // MARK: lists
@@ -447,11 +527,13 @@ public final class StateStore {
     /// With `keepingInputs`, the tables other systems write are kept: the item table
     /// (`{ns}:items:*`) and the u2i seeds (`{ns}:u2i:*`).
     @discardableResult
-    public func reset(keepingInputs: Bool = false) throws -> Int {
+    public func reset(keepingInputs: Bool = false, keepingLeases: Bool = true) throws -> Int {
         var deleted = 0
         let kept: [[UInt8]] = keepingInputs ? [Array("\(keys.namespace):items:".utf8), Array("\(keys.namespace):u2i:".utf8)] : []
+        let leases = keepingLeases ? Set((0..<1024).map { Array(keys.lease(worker: $0).utf8) }) : []
         try client.scanKeys(matching: keys.allKeysPattern) { batch in
-            let found = batch.filter { key in !kept.contains { key.starts(with: $0) } }
+            // Writer leases stay: they belong to processes, not to the state.
+            let found = batch.filter { key in !kept.contains { key.starts(with: $0) } && !leases.contains(key) }
             if !found.isEmpty {
                 var command = RedisCommand("DEL")
                 for key in found { command.append(bytes: key) }
@@ -459,6 +541,42 @@ public final class StateStore {
             }
         }
         return deleted
+    }
+
+    // MARK: writers
+
+    /// The writer leases held on the namespace: worker, holder (nil when the value is not
+    /// a lease), milliseconds until it lapses unless renewed.
+    public func leases() throws -> [(worker: Int, holder: LeaseHolder?, value: String, lapsesInMillis: Int64)] {
+        var found: [[UInt8]] = []
+        try client.scanKeys(matching: keys.leasePattern) { found += $0 }
+        var out: [(worker: Int, holder: LeaseHolder?, value: String, lapsesInMillis: Int64)] = []
+        for key in Set(found) {
+            let name = String(decoding: key, as: UTF8.self)
+            let prefix = "\(keys.namespace):{\(keys.namespace)/"
+            guard name.hasPrefix(prefix), let worker = Int(name.dropFirst(prefix.count).prefix { $0 != "}" }) else { continue }
+            let replies = try client.pipeline([RedisCommand("GET", name), RedisCommand("PTTL", name)])
+            guard let value = replies[0].string else { continue }
+            out.append((worker, LeaseHolder(value: value), value, replies[1].int ?? -1))
+        }
+        return out.sorted { $0.worker < $1.worker }
+    }
+
+    /// Throws ``RuntimeError/Code/evictionPolicy`` when the server's `maxmemory-policy`
+    /// may evict keys without a TTL (`allkeys-*`): the namespace's state keys would be lost
+    /// silently. `noeviction` and `volatile-*` keep them. A server that does not let
+    /// `CONFIG GET` through (a managed service) gets a warning on stderr instead.
+    public func checkEvictionPolicy() throws {
+        let masters = try client.masterEndpoints()
+        let reply = try client.send(RedisCommand("CONFIG", "GET", "maxmemory-policy"))
+        guard let parts = reply.array, parts.count >= 2, let policy = parts[1].string else {
+            stderrLine("onlinecf: warning: cannot read the KV store's maxmemory-policy (\(reply)); make sure it is noeviction or volatile-*, or the state of namespace '\(keys.namespace)' may be evicted")
+            return
+        }
+        if policy.hasPrefix("allkeys-") {
+            let servers = masters.count > 1 ? "every node" : "the server"
+            throw RuntimeError("the KV store's maxmemory-policy is \(policy): it may evict namespace '\(keys.namespace)''s state (its event log and meta have no TTL), and the lists would silently lose what they were computed from. Set maxmemory-policy to noeviction on \(servers) (CONFIG SET maxmemory-policy noeviction, and in redis.conf), or volatile-lru to let only expiring keys go; with noeviction, a full server makes the job wait, losing nothing.", code: .evictionPolicy)
+        }
     }
 
     /// Runs a SCAN-family command from cursor 0 until the server says 0 again, handing

@@ -1,0 +1,301 @@
+/// The decisions of a job's loop, as a value type with no I/O: what to do next — read,
+/// commit, rebuild Swing, emit, wait for peers, finish — given what the driver observed.
+///
+/// ``StreamJob`` is the driver: it asks ``next(_:)`` for an ``Action``, performs it, and
+/// tells the loop what came of it (``inputRead(endOfInput:)``, ``peersApplied(allEnded:)``).
+/// Time is the driver's to measure and arrives in each ``Observation`` as the time since
+/// the job started, so tests drive the loop with a hand-made clock.
+///
+/// Guarantees (each pinned by a unit test):
+/// - A run starts with ``Action/restore``, and every run that restored ends with
+///   ``Action/finalEmission`` then ``Action/finish``, after its last ``Action/commit``
+///   (a rebuild reads no input and commits nothing).
+/// - A turn reads once, commits when a chunk is full or the source asks, rebuilds Swing
+///   when due (never while an emission is under way), and advances the emission under way
+///   or starts the next one when due. An emission starts only after a commit and only
+///   when the writer has written the previous one: while the KV store is slower than the
+///   interval, emissions merge instead of queueing.
+/// - In streaming mode a read waits for input at most until the next emission is due
+///   (50 ms for a shared job, which must also follow its peers; 250 ms otherwise); a batch
+///   reads without waiting and emits only at the end, after ``Action/computeLists``.
+/// - A shutdown request is honoured at the start of the next turn; the run then ends as
+///   at the end of input (commit, final emission), so nothing read is lost.
+/// - A shared job (several workers) marks its input's end (``Action/endInput``), then
+///   applies its peers' chunks every 50 ms until every peer has ended, and ends with
+///   Swing rebuilt exactly, as a batch does.
+public struct JobLoop: Sendable {
+    /// What the loop needs to know of the job's configuration.
+    public struct Settings: Sendable, Equatable {
+        public var mode: JobConfiguration.Mode
+        public var emitInterval: Duration
+        public var swingRebuildEvery: Duration?
+        public var eventsPerChunk: Int
+        /// Several workers divide the input and follow each other's logs.
+        public var shared: Bool
+        public var showProgress: Bool
+        /// The longest a streaming read waits for input, alone and as a shared worker.
+        public var readWait: Duration = .milliseconds(250)
+        public var sharedReadWait: Duration = .milliseconds(50)
+        /// The pause between polls of the peers' logs once this worker's input has ended.
+        public var peerPoll: Duration = .milliseconds(50)
+        public var progressEvery: Duration = .seconds(1)
+
+        public init(mode: JobConfiguration.Mode, emitInterval: Duration, swingRebuildEvery: Duration? = nil,
+                    eventsPerChunk: Int, shared: Bool = false, showProgress: Bool = false) {
+            self.mode = mode
+            self.emitInterval = emitInterval
+            self.swingRebuildEvery = swingRebuildEvery
+            self.eventsPerChunk = eventsPerChunk
+            self.shared = shared
+            self.showProgress = showProgress
+        }
+
+        public init(_ configuration: JobConfiguration) {
+            self.init(mode: configuration.mode, emitInterval: configuration.emitInterval,
+                      swingRebuildEvery: configuration.swingRebuildEvery, eventsPerChunk: configuration.eventsPerChunk,
+                      shared: configuration.workers.isShared, showProgress: configuration.showProgress)
+        }
+    }
+
+    /// What the driver sees when it asks for the next action.
+    public struct Observation: Sendable, Equatable {
+        /// Time since the job started, by the driver's clock.
+        public var now: Duration
+        public var shutdownRequested = false
+        /// Events applied but not yet committed to the log.
+        public var pendingEvents = 0
+        /// The source asks for a commit (a Kafka rebalance, a stream's acknowledgement).
+        public var sourceWantsCommit = false
+        /// An emission is being computed or handed to the writer.
+        public var emitting = false
+        /// The writer still writes an earlier emission.
+        public var writerBusy = false
+
+        public init(now: Duration, shutdownRequested: Bool = false, pendingEvents: Int = 0, sourceWantsCommit: Bool = false,
+                    emitting: Bool = false, writerBusy: Bool = false) {
+            self.now = now
+            self.shutdownRequested = shutdownRequested
+            self.pendingEvents = pendingEvents
+            self.sourceWantsCommit = sourceWantsCommit
+            self.emitting = emitting
+            self.writerBusy = writerBusy
+        }
+    }
+
+    /// One step for the driver to perform.
+    public enum Action: Sendable, Equatable {
+        /// Load the namespace's state (snapshot, log, tables).
+        case restore
+        /// Open the source at its committed position.
+        case openSource
+        /// Wait at most `wait` for input (nil: do not wait), read one micro-batch if any
+        /// arrived and apply it; then report with ``JobLoop/inputRead(endOfInput:)``.
+        case read(wait: Duration?)
+        /// A shared worker's input is over: commit, and mark the end in its meta.
+        case endInput
+        /// Apply the peers' chunks committed since the last time; then report with
+        /// ``JobLoop/peersApplied(allEnded:)``.
+        case applyPeerChunks
+        /// Sleep, then ask again.
+        case pause(Duration)
+        /// Commit what is pending with the source's position.
+        case commit
+        /// Commit, recompute Swing exactly and record the point.
+        case rebuildSwing
+        /// Start an emission of what changed and compute some of it.
+        case beginEmission
+        /// Compute and hand over more of the emission under way.
+        case advanceEmission
+        /// Bring metrics up to date, and print the progress line when `progress`.
+        case report(progress: Bool)
+        /// A batch: every co-occurrence list at once.
+        case computeLists
+        /// Emit every changed list and wait until all is written.
+        case finalEmission
+        /// The run is over: summarise.
+        case finish
+    }
+
+    private enum Step: Sendable, Equatable {
+        case input, peers, chunk, swing, emission, emissionStart, report
+    }
+
+    private enum Closing: Sendable, Equatable {
+        case commit, rebuildSwing, computeLists, finalEmission, finish, done
+    }
+
+    private enum Phase: Sendable, Equatable {
+        case restoring, opening
+        case turn(Step)
+        /// A read was handed out; waiting for its outcome.
+        case reading
+        /// Peers' chunks were handed out; waiting for the outcome (`drain`: the input has
+        /// ended and the loop only follows the peers).
+        case followingPeers(drain: Bool)
+        case closing(Closing)
+    }
+
+    public let settings: Settings
+    private var phase = Phase.restoring
+    private var inputEnded = false
+    private var nextEmit = Duration.zero
+    private var nextSwingRebuild: Duration?
+    private var nextProgress = Duration.zero
+    /// A Swing rebuild was handed out: the next one is scheduled from when it ended.
+    private var swingRebuildUnderWay = false
+
+    public init(settings: Settings) {
+        self.settings = settings
+    }
+
+    /// True once ``Action/finish`` has been handed out.
+    public var isFinished: Bool { phase == .closing(.done) }
+
+    /// The next action, given what the driver observes now.
+    public mutating func next(_ observation: Observation) -> Action {
+        let now = observation.now
+        if swingRebuildUnderWay, let every = settings.swingRebuildEvery {
+            nextSwingRebuild = now + every
+            swingRebuildUnderWay = false
+        }
+        switch phase {
+        case .restoring:
+            phase = settings.mode == .rebuild ? .closing(.rebuildSwing) : .opening
+            return .restore
+        case .opening:
+            nextEmit = now + settings.emitInterval
+            nextSwingRebuild = settings.swingRebuildEvery.map { now + $0 }
+            nextProgress = now + settings.progressEvery
+            phase = .turn(.input)
+            return .openSource
+        case .reading:
+            preconditionFailure("JobLoop: a read is under way; report it with inputRead(endOfInput:)")
+        case .followingPeers:
+            preconditionFailure("JobLoop: peers' chunks are being applied; report it with peersApplied(allEnded:)")
+        case .closing(let closing):
+            return close(closing)
+        case .turn(let step):
+            return turn(step, observation)
+        }
+    }
+
+    /// The outcome of a ``Action/read(wait:)``.
+    public mutating func inputRead(endOfInput: Bool) {
+        precondition(phase == .reading, "JobLoop: no read was under way")
+        if endOfInput && !settings.shared {
+            phase = .closing(.commit)
+        } else if endOfInput {
+            inputEnded = true
+            phase = .turn(.peers)
+            pendingEndInput = true
+        } else {
+            phase = .turn(settings.shared ? .peers : .chunk)
+        }
+    }
+    private var pendingEndInput = false
+
+    /// The outcome of an ``Action/applyPeerChunks``.
+    public mutating func peersApplied(allEnded: Bool) {
+        guard case .followingPeers(let drain) = phase else { preconditionFailure("JobLoop: no peers' chunks were being applied") }
+        if drain && allEnded {
+            phase = .closing(.commit)
+        } else {
+            phase = .turn(.chunk)
+            pausePending = drain
+        }
+    }
+    /// The input has ended and peers have not: pause before the rest of the turn.
+    private var pausePending = false
+
+    private mutating func turn(_ step: Step, _ observation: Observation) -> Action {
+        let now = observation.now
+        let streaming = settings.mode == .stream
+        switch step {
+        case .input:
+            if observation.shutdownRequested {
+                phase = .closing(.commit)
+                return close(.commit)
+            }
+            if inputEnded {
+                phase = .followingPeers(drain: true)
+                return .applyPeerChunks
+            }
+            phase = .reading
+            guard streaming else { return .read(wait: nil) }
+            let longest = settings.shared ? settings.sharedReadWait : settings.readWait
+            let untilEmit = max(.zero, nextEmit - now)
+            return .read(wait: min(longest, untilEmit))
+        case .peers:
+            if pendingEndInput {
+                pendingEndInput = false
+                return .endInput
+            }
+            phase = .followingPeers(drain: false)
+            return .applyPeerChunks
+        case .chunk:
+            if pausePending {
+                pausePending = false
+                return .pause(settings.peerPoll)
+            }
+            phase = .turn(.swing)
+            if observation.pendingEvents >= settings.eventsPerChunk || observation.sourceWantsCommit { return .commit }
+            return turn(.swing, observation)
+        case .swing:
+            phase = .turn(.emission)
+            if streaming, let due = nextSwingRebuild, now >= due, !observation.emitting {
+                swingRebuildUnderWay = true
+                return .rebuildSwing
+            }
+            return turn(.emission, observation)
+        case .emission:
+            if observation.emitting {
+                phase = .turn(.report)
+                return .advanceEmission
+            }
+            if streaming && now >= nextEmit {
+                // Commit first: a written list never reflects an event the log does not hold.
+                phase = .turn(.emissionStart)
+                return .commit
+            }
+            return turn(.report, observation)
+        case .emissionStart:
+            phase = .turn(.report)
+            if !observation.writerBusy {
+                nextEmit = now + settings.emitInterval
+                return .beginEmission
+            }
+            return turn(.report, observation)
+        case .report:
+            phase = .turn(.input)
+            let progress = settings.showProgress && now >= nextProgress
+            if progress { nextProgress = now + settings.progressEvery }
+            return .report(progress: progress)
+        }
+    }
+
+    private mutating func close(_ closing: Closing) -> Action {
+        switch closing {
+        case .commit:
+            if settings.mode == .batch || settings.shared {
+                phase = .closing(.rebuildSwing)
+            } else {
+                phase = .closing(.finalEmission)
+            }
+            return .commit
+        case .rebuildSwing:
+            phase = .closing(settings.mode == .batch ? .computeLists : .finalEmission)
+            return .rebuildSwing
+        case .computeLists:
+            phase = .closing(.finalEmission)
+            return .computeLists
+        case .finalEmission:
+            phase = .closing(.finish)
+            return .finalEmission
+        case .finish:
+            phase = .closing(.done)
+            return .finish
+        case .done:
+            preconditionFailure("JobLoop: the run is over")
+        }
+    }
+}

@@ -1,0 +1,233 @@
+import Testing
+import OnlineCFRuntime
+
+/// The job loop's decisions, driven by a simulated world: no binary, no redis-server, no
+/// real clock.
+@Suite struct JobLoopTests {
+    typealias Action = JobLoop.Action
+
+    /// A world the loop acts on: reads cost time and leave events pending, commits clear
+    /// them, an emission is under way for `emissionTurns` advances, and so on.
+    struct Simulation {
+        var loop: JobLoop
+        var world = JobLoop.Observation(now: .zero)
+        var actions: [Action] = []
+        /// Reads that deliver input before the end (nil: the input never ends).
+        var readsBeforeEnd: Int? = 3
+        var eventsPerRead = 100
+        var readCost: Duration = .milliseconds(10)
+        /// Calls of applyPeerChunks after which every peer has ended.
+        var peerCallsUntilEnded = 1
+        var peerCalls = 0
+        /// Advances an emission needs before it is handed over.
+        var emissionTurns = 1
+        var advancesLeft = 0
+        /// Time a Swing rebuild takes.
+        var rebuildCost: Duration = .milliseconds(500)
+
+        init(_ settings: JobLoop.Settings) { loop = JobLoop(settings: settings) }
+
+        @discardableResult
+        mutating func step() -> Action {
+            let action = loop.next(world)
+            actions.append(action)
+            switch action {
+            case .read:
+                world.now += readCost
+                if readsBeforeEnd == 0 {
+                    loop.inputRead(endOfInput: true)
+                } else {
+                    readsBeforeEnd = readsBeforeEnd.map { $0 - 1 }
+                    world.pendingEvents += eventsPerRead
+                    loop.inputRead(endOfInput: false)
+                }
+            case .applyPeerChunks:
+                peerCalls += 1
+                loop.peersApplied(allEnded: peerCalls >= peerCallsUntilEnded)
+            case .commit, .endInput:
+                world.pendingEvents = 0
+                world.sourceWantsCommit = false
+            case .pause(let duration):
+                world.now += duration
+            case .rebuildSwing:
+                world.pendingEvents = 0
+                world.now += rebuildCost
+            case .beginEmission:
+                // The driver starts the emission and computes a first part of it.
+                advancesLeft = emissionTurns - 1
+                world.emitting = advancesLeft > 0
+            case .advanceEmission:
+                advancesLeft -= 1
+                world.emitting = advancesLeft > 0
+            case .restore, .openSource, .report, .computeLists, .finalEmission, .finish:
+                break
+            }
+            return action
+        }
+
+        /// Steps until `action` is handed out (at most `limit` steps); returns it.
+        mutating func step(until match: (Action) -> Bool, limit: Int = 10_000) -> Action? {
+            for _ in 0..<limit {
+                let action = step()
+                if match(action) { return action }
+                if loop.isFinished { return nil }
+            }
+            return nil
+        }
+
+        /// Steps to the end; returns every action handed out.
+        mutating func runToEnd(limit: Int = 100_000) -> [Action] {
+            while !loop.isFinished && actions.count < limit { step() }
+            return actions
+        }
+    }
+
+    static func stream(interval: Duration = .seconds(60), chunk: Int = 50_000, swing: Duration? = nil, shared: Bool = false,
+                       progress: Bool = false) -> JobLoop.Settings {
+        JobLoop.Settings(mode: .stream, emitInterval: interval, swingRebuildEvery: swing, eventsPerChunk: chunk,
+                         shared: shared, showProgress: progress)
+    }
+
+    @Test func aStreamRestoresReadsAndEndsWithACommitAndTheFinalEmission() {
+        var simulation = Simulation(Self.stream())
+        let actions = simulation.runToEnd()
+        let turn: [Action] = [.read(wait: .milliseconds(250)), .report(progress: false)]
+        #expect(actions == [.restore, .openSource] + turn + turn + turn
+                + [.read(wait: .milliseconds(250)), .commit, .finalEmission, .finish])
+    }
+
+    @Test func aReadWaitsAtMostUntilTheNextEmissionIsDue() {
+        var simulation = Simulation(Self.stream(interval: .milliseconds(100)))
+        simulation.readsBeforeEnd = nil
+        simulation.step(); simulation.step()  // restore, open at t = 0
+        #expect(simulation.step() == .read(wait: .milliseconds(100)))
+        simulation.step()  // report
+        simulation.world.now = .milliseconds(80)
+        #expect(simulation.step() == .read(wait: .milliseconds(20)))
+        simulation.step()
+        simulation.world.now = .milliseconds(99)
+        // Due during the read that follows: a commit, then the emission starts.
+        #expect(simulation.step() == .read(wait: .milliseconds(1)))
+        #expect(simulation.step() == .commit)
+        #expect(simulation.step() == .beginEmission)
+    }
+
+    @Test func emissionsStartOnePerIntervalEachAfterACommit() {
+        var simulation = Simulation(Self.stream(interval: .seconds(1)))
+        simulation.readsBeforeEnd = nil
+        simulation.readCost = .milliseconds(300)
+        var starts: [Duration] = []
+        while simulation.world.now < .seconds(10) {
+            let before = simulation.actions.count
+            if simulation.step() == .beginEmission {
+                starts.append(simulation.world.now)
+                // Committed right before: a written list never runs ahead of the log.
+                #expect(simulation.actions[before - 1] == .commit)
+            }
+        }
+        #expect(starts.count == 8, "one emission per interval: \(starts)")
+        for (a, b) in zip(starts, starts.dropFirst()) { #expect(b - a >= .seconds(1)) }
+    }
+
+    @Test func aBusyWriterMergesEmissionsInsteadOfQueueingThem() {
+        var simulation = Simulation(Self.stream(interval: .seconds(1)))
+        simulation.readsBeforeEnd = nil
+        simulation.readCost = .milliseconds(200)
+        simulation.world.writerBusy = true
+        _ = simulation.step(until: { $0 == .report(progress: false) })
+        simulation.world.now = .seconds(5)
+        // Every turn commits (so the next emission carries the newest state) but none starts.
+        simulation.actions.removeAll()
+        for _ in 0..<30 { simulation.step() }
+        #expect(!simulation.actions.contains(.beginEmission))
+        let turns = simulation.actions.split(separator: .report(progress: false)).filter { !$0.isEmpty }
+        #expect(turns.count >= 9)
+        for turn in turns.dropLast() { #expect(Array(turn) == [.read(wait: .zero), .commit]) }
+        simulation.world.writerBusy = false
+        #expect(simulation.step(until: { $0 == .beginEmission }) == .beginEmission)
+    }
+
+    @Test func anEmissionUnderWayIsAdvancedEachTurnAndASwingRebuildWaitsForIt() {
+        var simulation = Simulation(Self.stream(interval: .seconds(1), swing: .seconds(2)))
+        simulation.readsBeforeEnd = nil
+        simulation.readCost = .milliseconds(100)
+        simulation.emissionTurns = 30  // an emission takes three seconds of turns
+        _ = simulation.step(until: { $0 == .beginEmission })
+        var sawAdvance = 0
+        while simulation.world.emitting {
+            let action = simulation.step()
+            #expect(action != .rebuildSwing && action != .beginEmission)
+            if action == .advanceEmission { sawAdvance += 1 }
+        }
+        #expect(sawAdvance == 29)
+        // Overdue since t = 2 s: it runs as soon as the emission is handed over.
+        let afterEmission = simulation.world.now
+        #expect(simulation.step(until: { $0 == .rebuildSwing }) == .rebuildSwing)
+        #expect(simulation.world.now - afterEmission < .milliseconds(700))
+        // The next one is scheduled from when this one ended, not from when it was due.
+        let ended = simulation.world.now
+        simulation.emissionTurns = 0
+        _ = simulation.step(until: { $0 == .rebuildSwing })
+        #expect(simulation.world.now - simulation.rebuildCost - ended >= .seconds(2))
+    }
+
+    @Test func aFullChunkOrTheSourceAsksForACommit() {
+        var simulation = Simulation(Self.stream(chunk: 250))
+        simulation.readsBeforeEnd = nil
+        let actions = (0..<16).map { _ in simulation.step() }.filter { $0 != .report(progress: false) }
+        let read = Action.read(wait: .milliseconds(250))
+        #expect(actions == [.restore, .openSource, read, read, read, .commit, read, read, read, .commit])
+        simulation.world.sourceWantsCommit = true
+        #expect(simulation.step() == .read(wait: .milliseconds(250)))
+        #expect(simulation.step() == .commit)
+    }
+
+    @Test func aBatchReadsWithoutWaitingEmitsNothingBeforeTheEndAndComputesTheListsThere() {
+        var simulation = Simulation(JobLoop.Settings(mode: .batch, emitInterval: .milliseconds(1), swingRebuildEvery: .milliseconds(1), eventsPerChunk: 50_000))
+        simulation.readCost = .seconds(10)
+        let actions = simulation.runToEnd()
+        let turn: [Action] = [.read(wait: nil), .report(progress: false)]
+        #expect(actions == [.restore, .openSource] + turn + turn + turn
+                + [.read(wait: nil), .commit, .rebuildSwing, .computeLists, .finalEmission, .finish])
+    }
+
+    @Test func aShutdownEndsTheRunAsTheEndOfInputDoesAtTheNextTurn() {
+        var simulation = Simulation(Self.stream())
+        simulation.readsBeforeEnd = nil
+        _ = simulation.step(until: { $0 == .report(progress: false) })
+        simulation.world.shutdownRequested = true
+        var rest: [Action] = []
+        while !simulation.loop.isFinished { rest.append(simulation.step()) }
+        #expect(rest == [.commit, .finalEmission, .finish])
+    }
+
+    @Test func aSharedWorkerMarksItsEndThenFollowsItsPeersUntilAllHaveEnded() {
+        var simulation = Simulation(Self.stream(shared: true))
+        simulation.readsBeforeEnd = 1
+        simulation.peerCallsUntilEnded = 5
+        let actions = simulation.runToEnd()
+        let read = Action.read(wait: .milliseconds(50)), report = Action.report(progress: false)
+        let drained: [Action] = [.applyPeerChunks, .pause(.milliseconds(50)), report]
+        #expect(actions == [.restore, .openSource,
+                            read, .applyPeerChunks, report,                 // peers' chunks every turn
+                            read, .endInput, .applyPeerChunks, report]      // call 2
+                + drained + drained                                          // calls 3 and 4
+                + [.applyPeerChunks, .commit, .rebuildSwing, .finalEmission, .finish])  // call 5: all ended
+    }
+
+    @Test func aRebuildRecomputesSwingAndEmitsWithoutReading() {
+        var simulation = Simulation(JobLoop.Settings(mode: .rebuild, emitInterval: .seconds(60), eventsPerChunk: 50_000))
+        #expect(simulation.runToEnd() == [.restore, .rebuildSwing, .finalEmission, .finish])
+    }
+
+    @Test func theProgressLineIsDueOncePerSecond() {
+        var simulation = Simulation(Self.stream(progress: true))
+        simulation.readsBeforeEnd = nil
+        simulation.readCost = .milliseconds(100)
+        var shown = 0
+        while simulation.world.now < .milliseconds(10_050) {
+            if simulation.step() == .report(progress: true) { shown += 1 }
+        }
+        #expect(shown == 10)
+    }
+}
