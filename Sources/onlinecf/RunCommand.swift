@@ -193,9 +193,20 @@ func resolveJob(file: String?, overrides: JobSpec) throws -> JobSpec.Resolved {
     }
 }
 
-func runJob(_ job: JobSpec.Resolved, fd: Int32) throws {
+/// Runs a job to its end, then exits the process at once: a model can hold gigabytes in
+/// millions of allocations, and freeing them one by one would keep a finished (or
+/// stopped) job's process alive for seconds; the system reclaims its memory whole.
+func runJob(_ job: JobSpec.Resolved, fd: Int32) throws -> Never {
+    let finished = try runJobKeepingModel(job, fd: fd)
+    fflush(nil)  // every C stream
+    withExtendedLifetime(finished) {}
+    exit(0)
+}
+
+/// Runs a job; returns it (its model still allocated).
+private func runJobKeepingModel(_ job: JobSpec.Resolved, fd: Int32) throws -> StreamJob {
     let shutdown = ShutdownSignal()
-    try reportingErrors {
+    return try reportingErrors {
         let (handle, store) = try openStore(job, shutdown: shutdown, retryForever: true)
         defer { handle.close() }
         try store.checkEvictionPolicy()
@@ -211,5 +222,6 @@ func runJob(_ job: JobSpec.Resolved, fd: Int32) throws {
                                            workers: job.configuration.workers)
         let summary = try streamJob.run(source: source)
         stderrLine(summary.text)
+        return streamJob
     }
 }

@@ -215,6 +215,16 @@ import OnlineCFRuntime
                 + [.applyPeerChunks, .commit, .rebuildSwing, .finalEmission, .finish])  // call 5: all ended
     }
 
+    @Test func aShutdownDuringTheRestoreEndsTheRunWithoutReadingOrWriting() {
+        for mode in [JobConfiguration.Mode.stream, .batch, .rebuild] {
+            var loop = JobLoop(settings: JobLoop.Settings(mode: mode, emitInterval: .seconds(1), eventsPerChunk: 10))
+            #expect(loop.next(.init(now: .zero)) == .restore)
+            loop.restored(complete: false)
+            #expect(loop.next(.init(now: .zero, shutdownRequested: true)) == .finish)
+            #expect(loop.isFinished)
+        }
+    }
+
     @Test func aRebuildRecomputesSwingAndEmitsWithoutReading() {
         var simulation = Simulation(JobLoop.Settings(mode: .rebuild, emitInterval: .seconds(60), eventsPerChunk: 50_000))
         #expect(simulation.runToEnd() == [.restore, .rebuildSwing, .finalEmission, .finish])

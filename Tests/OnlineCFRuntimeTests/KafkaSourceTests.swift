@@ -201,10 +201,11 @@ final class MockKafka {
         try waitForPosition(total: 300)
         try kafka.produce("live", Array(messages[300...]))
         try waitForPosition(total: 600)
-        Thread.sleep(forTimeInterval: 0.3)
-        let metrics = try MetricsTests().httpGet(url)
-        #expect(metrics.contains("onlinecf_source_lag_messages 0"), "\(metrics)")
-        #expect(metrics.contains("onlinecf_lines_read_total 600"), "\(metrics)")
+        var metrics = ""
+        try waitUntil("the metrics show every message read and no lag", timeout: .seconds(30)) {
+            metrics = try httpGet(url)
+            return metrics.contains("onlinecf_source_lag_messages 0") && metrics.contains("onlinecf_lines_read_total 600")
+        }
         kill(process.processIdentifier, SIGTERM)
         log += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

@@ -17,35 +17,24 @@ import OnlineCFTestSupport
         var server = try RedisServerProcess.start(directory: directory, persistence: true)
         let url = "unix://\(directory)/redis.sock"
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: OnlineCFBinary.path)
-        process.arguments = ["run", "--redis", url, "--algos", "cooccurrence", "--emit-interval", "200ms", "--no-progress", "--namespace", "live"]
-        let stdin = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardError = stderr
-        try process.run()
-        // First half, then the outage while the job is running, then the second half.
-        // The input after the first part is written from another thread: while Redis is
-        // down the job stops reading (back-pressure), so a write here could block until
-        // the restart below, which would then never come.
-        stdin.fileHandleForWriting.write(Data(lines.prefix(3000).joined()))
-        Thread.sleep(forTimeInterval: 1.0)
-        server.stop(save: true)
-        let writer = stdin.fileHandleForWriting
-        let written = DispatchSemaphore(value: 0)
-        let rest = Data(lines.dropFirst(3000).joined())
-        Thread.detachNewThread {
-            writer.write(rest)
-            try? writer.close()
-            written.signal()
+        let job = try RunningJob(["run", "--redis", url, "--algos", "cooccurrence", "--emit-interval", "200ms", "--no-progress", "--namespace", "live"])
+        // First half, committed; then the outage while the job is running, then the second
+        // half. The rest of the input is written from another thread: while Redis is down
+        // the job stops reading (back-pressure), so that write may block until the restart.
+        job.write(Array(lines.prefix(3000).joined()))
+        let client = RedisClient(endpoint: try RedisEndpoint(url: url), log: { _ in })
+        try waitUntil("the first half is committed") {
+            Int(try client.execute(RedisCommand("HGET", "live:{live/0}:meta", "lines_committed")).string ?? "") == 3000
         }
-        Thread.sleep(forTimeInterval: 1.5)
+        client.close()
+        server.stop(save: true)
+        job.write(Array(lines.dropFirst(3000).joined()), thenClose: true)
+        try waitUntil("the job notices the outage") { job.stderr.contains("unreachable") }
         server = try RedisServerProcess.start(directory: directory, persistence: true)
-        #expect(written.wait(timeout: .now() + 120) == .success, "the job read the rest of its input after the restart")
-        process.waitUntilExit()
-        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(log)")
-        #expect(log.contains("unreachable"), "the outage was noticed: \(log)")
+        let status = job.finish()
+        let log = job.stderr
+        #expect(status == 0, "\(log)")
+        #expect(log.contains("reachable again"), "the outage was noticed and passed: \(log)")
         #expect(log.contains("events: 6000 "))
 
         try onlinecf(["run", "--redis", url, "--algos", "cooccurrence", "--namespace", "reference"], stdin: input)

@@ -73,11 +73,11 @@ import OnlineCFTestSupport
         return out
     }
 
-    func waitFor(_ what: String, timeout: Double = 20, _ condition: () throws -> Bool) throws {
+    func waitFor(_ what: String, timeout: Double = 120, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while try !condition() {
             guard Date() < deadline else { Issue.record("timed out waiting for \(what)"); return }
-            Thread.sleep(forTimeInterval: 0.1)
+            Thread.sleep(forTimeInterval: 0.02)
         }
     }
 
@@ -100,8 +100,11 @@ import OnlineCFTestSupport
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         input.fileHandleForWriting.write(Data(lines[0..<4000].joined()))
-        try waitFor("the first emission") { (try client.execute(RedisCommand("SCARD", "live:index:u2i2i")).int ?? 0) > 100 }
-        Thread.sleep(forTimeInterval: 0.5)
+        // Every list of the first 4,000 events written: all committed, and the emitted mark there.
+        try waitFor("the first 4,000 events' lists are written", timeout: 120) {
+            let meta = (try client.execute(RedisCommand("HMGET", "live:{live/0}:meta", "lines_committed", "log_chunks", "emitted_chunks")).array ?? []).map { Int($0.string ?? "") ?? 0 }
+            return meta[0] == 4000 && meta[1] > 0 && meta[2] == meta[1]
+        }
 
         // The three items most often listed as neighbours.
         var counts: [String: Int] = [:]

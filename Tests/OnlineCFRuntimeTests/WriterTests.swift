@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import OnlineCFCore
 import OnlineCFKV
@@ -8,73 +7,6 @@ import OnlineCFTestSupport
 
 /// One writer per (namespace, worker), and a KV store whose memory may evict or fill up.
 @Suite(.serialized) struct WriterTests {
-    /// A running `onlinecf run` with its stdin open; stderr is collected as it comes.
-    final class RunningJob: Sendable {
-        let process: Process
-        let input: FileHandle
-        private let errors = Mutex<[UInt8]>([])
-        private let drained = DispatchSemaphore(value: 0)
-        /// Writes under way (finish closes stdin only after them).
-        private let writes = DispatchGroup()
-
-        init(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: OnlineCFBinary.path)
-            process.arguments = arguments
-            let stdin = Pipe(), stderr = Pipe()
-            process.standardInput = stdin
-            process.standardError = stderr
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            self.process = process
-            self.input = stdin.fileHandleForWriting
-            let reader = stderr.fileHandleForReading
-            Thread.detachNewThread { [self] in
-                while true {
-                    let data = reader.availableData
-                    if data.isEmpty { break }
-                    errors.withLock { $0 += Array(data) }
-                }
-                drained.signal()
-            }
-        }
-
-        var pid: Int32 { process.processIdentifier }
-        var stderr: String { errors.withLock { String(decoding: $0, as: UTF8.self) } }
-
-        /// Writes `bytes` from another thread (the job may be applying back-pressure).
-        func write(_ bytes: [UInt8], thenClose close: Bool = false) {
-            let input = self.input, writes = self.writes
-            writes.enter()
-            Thread.detachNewThread {
-                try? input.write(contentsOf: Data(bytes))
-                if close { try? input.close() }
-                writes.leave()
-            }
-        }
-
-        /// Closes stdin and waits for the exit; returns the status.
-        func finish() -> Int32 {
-            writes.wait()
-            try? input.close()
-            process.waitUntilExit()
-            drained.wait()
-            return process.terminationStatus
-        }
-    }
-
-    /// Polls `condition` every 20 ms until it holds; fails the test after `timeout`.
-    func waitUntil(_ what: String, timeout: Duration = .seconds(120), _ condition: () throws -> Bool,
-                   sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let clock = ContinuousClock(), deadline = clock.now + timeout
-        while clock.now < deadline {
-            if try condition() { return }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
-        throw CancellationError()
-    }
-
     func client(_ redis: TestRedis) throws -> RedisClient {
         RedisClient(endpoint: try RedisEndpoint(url: redis.url), log: { _ in })
     }

@@ -58,6 +58,8 @@ public struct RunSummary: Sendable {
     public var replayedEvents = 0
     /// Lines skipped by `--resume`.
     public var resumedLines = 0
+    /// A shutdown request stopped the restore: nothing was read or written.
+    public var restoreInterrupted = false
     /// Where a replayable source started reading (its committed position), if it says.
     public var resumedAt: String?
     /// What the source did, if it says (folders and streams).
@@ -123,7 +125,7 @@ public struct RunSummary: Sendable {
         if let sourceReport { lines.append(sourceReport) }
         if let resumedAt { lines.insert(resumedAt, at: 0) }
         if resumedLines > 0 { lines.insert("resumed: skipped the first \(resumedLines) lines, committed by an earlier run", at: 0) }
-        if replayedEvents > 0 { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }
+        if replayedEvents > 0 && !restoreInterrupted { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }
         return lines.joined(separator: "\n")
     }
 }

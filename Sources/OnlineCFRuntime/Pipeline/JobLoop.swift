@@ -19,7 +19,8 @@
 ///   (50 ms for a shared job, which must also follow its peers; 250 ms otherwise); a batch
 ///   reads without waiting and emits only at the end, after ``Action/computeLists``.
 /// - A shutdown request is honoured at the start of the next turn; the run then ends as
-///   at the end of input (commit, final emission), so nothing read is lost.
+///   at the end of input (commit, final emission), so nothing read is lost. One that
+///   stops the restore part-way (``restored(complete:)``) ends the run at once.
 /// - A shared job (several workers) marks its input's end (``Action/endInput``), then
 ///   applies its peers' chunks every 50 ms until every peer has ended, and ends with
 ///   Swing rebuilt exactly, as a batch does.
@@ -177,6 +178,13 @@ public struct JobLoop: Sendable {
         case .turn(let step):
             return turn(step, observation)
         }
+    }
+
+    /// The outcome of a ``Action/restore``: `complete` false when a shutdown request
+    /// stopped it part-way. The model is then partial, so the run ends at once with
+    /// ``Action/finish``: no reading, no commit, no emission (the KV store is untouched).
+    public mutating func restored(complete: Bool) {
+        if !complete { phase = .closing(.finish) }
     }
 
     /// The outcome of a ``Action/read(wait:)``.

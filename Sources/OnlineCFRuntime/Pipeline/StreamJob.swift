@@ -104,7 +104,15 @@ public final class StreamJob {
                 sourceWantsCommit: source.wantsCommit, emitting: emitter.isEmitting, writerBusy: writer.isBusy)
             switch loop.next(observation) {
             case .restore:
-                try restoreState()
+                do {
+                    try restoreState()
+                    restoreDone = true
+                    loop.restored(complete: true)
+                } catch is RestoreInterrupted {
+                    summary.restoreInterrupted = true
+                    stderrLine("shutdown requested during the restore: stopped after \(summary.replayedEvents) replayed events, before reading any input; nothing was written")
+                    loop.restored(complete: false)
+                }
             case .openSource:
                 summary.resumedAt = try source.open(at: source.identity.flatMap { meta.sourcePositions[$0] })
             case .read(let wait):
@@ -243,7 +251,7 @@ public final class StreamJob {
         // increments: it rebuilds at the end.
         if meta.swingRebuildChunk > 0 || configuration.mode == .batch { model.setSwingIncremental(false) }
         try store.forEachLogChunk(count: meta.logChunks) { chunk, events in
-            for event in events { model.apply(event, replaying: true) }
+            try replay(events)
             model.applyPendingPairs()
             if chunk + 1 == meta.swingRebuildChunk {
                 model.rebuildSwing(threads: configuration.threads)
@@ -275,7 +283,7 @@ public final class StreamJob {
         for worker in 0..<configuration.workers.count {
             if worker == store.worker {
                 try store.forEachLogChunk(count: meta.logChunks) { _, events in
-                    for event in events { model.apply(event, replaying: true) }
+                    try replay(events)
                     model.applyPendingPairs()
                     summary.replayedEvents += events.count
                 }
@@ -289,6 +297,15 @@ public final class StreamJob {
         if configuration.resume && source.identity == nil { skipLines = meta.inputLinesCommitted }
         meta.inputLinesCommitted = 0
         try restoreTables()
+    }
+
+    /// Applies logged events to the model. During the restore, a shutdown request stops it
+    /// within 4,096 events (``RestoreInterrupted``).
+    private func replay(_ events: [Event]) throws {
+        for (n, event) in events.enumerated() {
+            if n & 4095 == 0 && !restoreDone && shutdown.isRequested { throw RestoreInterrupted() }
+            model.apply(event, replaying: true)
+        }
     }
 
     /// Applies the peers' log chunks committed since the last call (a shared job; nothing
@@ -313,7 +330,7 @@ public final class StreamJob {
         guard progress.logChunks > peerChunks[peer] else { return }
         try checkWorkerCount(progress.workers, of: peer)
         try store.forEachLogChunk(worker: peer, from: peerChunks[peer], count: progress.logChunks) { _, events in
-            for event in events { model.apply(event, replaying: true) }
+            try replay(events)
             model.applyPendingPairs()
             summary.peerEventsApplied += events.count
         }
@@ -375,6 +392,9 @@ public final class StreamJob {
     private var peerChunks: [Int] = []
     /// A shared job whose source delivers all of the input: keep only owned users' events.
     private var filtersUsers = false
+    /// Set once the restore is complete (peers' chunks applied later do not stop on a
+    /// shutdown request: the loop's own turn honours it).
+    private var restoreDone = false
     /// Lines `--resume` skips.
     private var skipLines = 0
 
@@ -459,6 +479,9 @@ public final class StreamJob {
         FileHandle.standardError.write(Data(text.utf8))
     }
 }
+
+/// A shutdown request stopped the restore part-way (the model is partial).
+private struct RestoreInterrupted: Error {}
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
