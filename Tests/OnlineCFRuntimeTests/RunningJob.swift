@@ -90,29 +90,5 @@ func waitUntil(_ what: String, timeout: Duration = .seconds(120), _ condition: (
     throw CancellationError()
 }
 
-/// A plain blocking HTTP/1.1 GET over a socket (no client library involved).
-func httpGet(_ url: String) throws -> String {
-    let rest = url.dropFirst("http://".count)
-    let hostPort = rest.prefix { $0 != "/" }, path = String(rest.dropFirst(hostPort.count))
-    let port = UInt16(hostPort.split(separator: ":")[1])!
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = port.bigEndian
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-    let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    try #require(connected == 0)
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, request.count, 0) }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
-        if n <= 0 { break }
-        response += buffer[0..<n]
-    }
-    let text = String(decoding: response, as: UTF8.self)
-    guard let split = text.range(of: "\r\n\r\n") else { return "" }
-    return String(text[split.upperBound...])
-}
+/// The body of `GET url` on 127.0.0.1 (see ``RawHTTP``).
+func httpGet(_ url: String) throws -> String { try RawHTTP.get(url) }

@@ -308,30 +308,9 @@ struct HTTPReply {
 
     /// Sends `request` and reads until the server closes the connection.
     static func raw(port: Int, _ request: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        try #require(connected == 0, "cannot connect to port \(port)", sourceLocation: sourceLocation)
-        let bytes = Array(request.utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { break }
-            sent += n
+        do { return try RawHTTP.exchange(port: port, request) } catch {
+            Issue.record("\(error)", sourceLocation: sourceLocation)
+            throw error
         }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
-            if n <= 0 { break }
-            response += buffer[0..<n]
-        }
-        return String(decoding: response, as: UTF8.self)
     }
 }
