@@ -50,3 +50,18 @@ public struct CooccurrenceChanges: Sendable {
         if full { degreeChangedSinceFull.removeAll() }
     }
 }
+
+extension CooccurrenceChanges: SnapshotCodable {
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(part: rowChanged)
+        encoder.write(part: degreeChanged)
+        encoder.write(part: degreeChangedSinceFull)
+    }
+
+    public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        self.init()
+        rowChanged = try decoder.readPart()
+        degreeChanged = try decoder.readPart()
+        degreeChangedSinceFull = try decoder.readPart()
+    }
+}

@@ -154,3 +154,33 @@ public struct CooccurrenceCounter: Sendable {
     /// Forgets the changes reported by `changedEntities(normalised:full:)` with the same `full`.
     public mutating func clearChanges(full: Bool) { changes.clear(full: full) }
 }
+
+extension CooccurrenceCounter {
+    /// Writes the counter for a snapshot; increments must not be pending (the model applies
+    /// them at every micro-batch). The partitions are not written: a restore may run with
+    /// another count (``init(from:partitions:owner:)``).
+    public func encode(to encoder: inout SnapshotEncoder) {
+        precondition(!hasPending, "snapshot of a co-occurrence counter with increments pending")
+        encoder.write(int: window)
+        encoder.write(array: degrees)
+        encoder.write(parts: rows)
+        encoder.write(arrays: recent)
+        encoder.write(part: changes)
+        encoder.write(int: pairUpdates)
+    }
+
+    /// Reads a counter written by ``encode(to:)``, divided into `partitions` with each
+    /// entity's partition given by `owner` (ignored for one partition).
+    public init(from decoder: inout SnapshotDecoder, partitions: Int, owner: (UInt32) -> UInt8) throws(SnapshotError) {
+        let window = try decoder.readInt()
+        guard window >= 0 else { throw SnapshotError("a co-occurrence window of \(window) in the snapshot: it is damaged") }
+        self.init(window: window, partitions: partitions)
+        degrees = try decoder.readArray()
+        rows = try decoder.readParts()
+        recent = try decoder.readArrays()
+        changes = try decoder.readPart()
+        pairUpdates = try decoder.readInt()
+        guard rows.count == degrees.count else { throw SnapshotError("a co-occurrence counter of the snapshot has \(rows.count) rows for \(degrees.count) entities: it is damaged") }
+        if partitions > 1 { self.owner = (0..<degrees.count).map { owner(UInt32($0)) } }
+    }
+}

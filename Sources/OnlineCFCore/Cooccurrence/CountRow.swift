@@ -80,3 +80,17 @@ public struct CountRow: Sendable {
         }
     }
 }
+
+extension CountRow: SnapshotCodable {
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(array: slots)
+        encoder.write(int: count)
+    }
+
+    public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        self.init()
+        slots = try decoder.readArray()
+        count = try decoder.readInt()
+        guard count <= slots.count else { throw SnapshotError("a co-occurrence row of the snapshot holds \(count) neighbours in \(slots.count) slots: the snapshot is damaged") }
+    }
+}

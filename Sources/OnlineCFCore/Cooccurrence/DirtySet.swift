@@ -26,3 +26,13 @@ public struct DirtySet: Sendable {
         members.removeAll(keepingCapacity: true)
     }
 }
+
+extension DirtySet: SnapshotCodable {
+    /// The members in insertion order (the flags follow from them).
+    public func encode(to encoder: inout SnapshotEncoder) { encoder.write(array: members) }
+
+    public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        self.init()
+        for m in try decoder.readArray(of: UInt32.self) { insert(m) }
+    }
+}

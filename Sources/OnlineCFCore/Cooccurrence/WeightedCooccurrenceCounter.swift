@@ -174,3 +174,34 @@ public struct WeightedCooccurrenceCounter: Sendable {
 
     public mutating func clearChanges(full: Bool) { changes.clear(full: full) }
 }
+
+extension WeightedCooccurrenceCounter: SnapshotCodable {
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(int: window)
+        encoder.write(array: degrees)
+        encoder.write(parts: rows)
+        encoder.write(arrays: members)
+        encoder.write(arrays: values)
+        encoder.write(array: Array(position.keys))
+        encoder.write(array: Array(position.values))
+        encoder.write(part: changes)
+        encoder.write(int: pairUpdates)
+    }
+
+    public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        let window = try decoder.readInt()
+        guard window >= 0 else { throw SnapshotError("a co-occurrence window of \(window) in the snapshot: it is damaged") }
+        self.init(window: window)
+        degrees = try decoder.readArray()
+        rows = try decoder.readParts()
+        members = try decoder.readArrays()
+        values = try decoder.readArrays()
+        let keys: [UInt64] = try decoder.readArray(), positions: [UInt32] = try decoder.readArray()
+        guard keys.count == positions.count, members.count == values.count, rows.count == degrees.count else {
+            throw SnapshotError("a weighted co-occurrence counter of the snapshot is inconsistent: it is damaged")
+        }
+        position = Dictionary(uniqueKeysWithValues: zip(keys, positions))
+        changes = try decoder.readPart()
+        pairUpdates = try decoder.readInt()
+    }
+}

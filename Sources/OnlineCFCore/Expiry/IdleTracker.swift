@@ -141,3 +141,39 @@ public struct PairAdjacency: Sendable {
         }
     }
 }
+
+extension IdleTracker: SnapshotCodable {
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(array: userLastSeen)
+        encoder.write(array: itemLastSeen)
+        encoder.write(array: heap.map(\.at))
+        encoder.write(array: heap.map(\.key))
+    }
+
+    public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        self.init()
+        userLastSeen = try decoder.readArray()
+        itemLastSeen = try decoder.readArray()
+        let at: [Int64] = try decoder.readArray(), key: [UInt64] = try decoder.readArray()
+        guard at.count == key.count else { throw SnapshotError("the TTL heap of the snapshot is inconsistent: it is damaged") }
+        heap = zip(at, key).map { (at: $0, key: $1) }
+    }
+}
+
+extension PairAdjacency: SnapshotCodable {
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(arrays: itemsOf)
+        encoder.write(arrays: usersOf)
+        encoder.write(array: Array(slots.keys))
+        encoder.write(array: Array(slots.values))
+    }
+
+    public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        self.init()
+        itemsOf = try decoder.readArrays()
+        usersOf = try decoder.readArrays()
+        let keys: [UInt64] = try decoder.readArray(), values: [UInt64] = try decoder.readArray()
+        guard keys.count == values.count else { throw SnapshotError("the live pairs of the snapshot are inconsistent: it is damaged") }
+        slots = Dictionary(uniqueKeysWithValues: zip(keys, values))
+    }
+}

@@ -69,3 +69,16 @@ private func memcmpBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _
     for k in 0..<n where a[k] != b[k] { return a[k] < b[k] ? -1 : 1 }
     return 0
 }
+
+extension IdInterner: SnapshotCodable {
+    /// The ids in index order (the lookup table and sort keys follow from them).
+    public func encode(to encoder: inout SnapshotEncoder) { encoder.write(strings: names) }
+
+    public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        self.init()
+        let names = try decoder.readStrings()
+        indexByName.reserveCapacity(names.count)
+        for name in names { _ = intern(name) }
+        guard self.names.count == names.count else { throw SnapshotError("the snapshot lists an id twice: it is damaged") }
+    }
+}

@@ -624,6 +624,130 @@ public struct CFModel: Sendable {
     }
 }
 
+// MARK: - Snapshots
+
+extension CFModel {
+    /// The snapshot format this build writes; it reads only this one (a snapshot of another
+    /// version is refused with a message, never misread).
+    public static let snapshotFormatVersion: UInt32 = 1
+    private static let snapshotMagic = Array("OCFSNAP\n".utf8)
+    private static let snapshotEnd: UInt64 = 0x444E_4550_414E_5321  // "!SNAPEND"
+
+    /// Whether the state can be written as a snapshot: incremental evaluation only (a
+    /// deferred model keeps raw pairs for a batch; its log is what a later run replays).
+    public var supportsSnapshots: Bool { evaluation == .incremental }
+
+    /// The whole state as bytes: ids, counters, windows, Swing's interaction sets and
+    /// streamed scores, recall seeds, the admission sketch, the TTL clock and heap, item
+    /// authors and statuses, and the change marks of what has not been emitted. A model
+    /// read back from them (``init(snapshot:parameters:partitioning:)``) behaves exactly
+    /// as this one under every later event, for any partition count. Row increments must
+    /// not be pending (``applyPendingPairs()``).
+    public func snapshot() -> [UInt8] {
+        precondition(supportsSnapshots, "snapshot of a model under deferred evaluation")
+        precondition(!hasPendingPairs, "snapshot with row increments pending")
+        var e = SnapshotEncoder()
+        e.write(array: Self.snapshotMagic)
+        e.write(value: Self.snapshotFormatVersion)
+        e.write(string: parameters.stateFingerprint)
+        e.write(part: users); e.write(part: items); e.write(part: authors)
+        e.write(array: itemAuthor)
+        e.write(array: Array(seenUserItem)); e.write(array: Array(seenUserAuthor))
+        for counter in [itemCF, u2u, a2a] {
+            e.write(bool: counter != nil)
+            counter?.encode(to: &e)
+        }
+        e.write(optionalPart: weightedItemCF); e.write(optionalPart: weightedU2U)
+        e.write(array: Array(pairStates.keys))
+        e.write(array: pairStates.values.map(\.weight)); e.write(array: pairStates.values.map(\.atMillis))
+        e.write(bool: decay != nil); decay?.encode(to: &e)
+        e.write(value: watermarkMillis)
+        e.write(bool: admissionSketch != nil); if let sketch = admissionSketch { e.write(array: sketch.bytes) }
+        e.write(array: admittedItem)
+        e.write(int: eventsBeforeAdmission)
+        e.write(array: hotWindow); e.write(array: hotCount); e.write(int: hotUserEvents)
+        e.write(bool: swing != nil); swing?.encode(to: &e)
+        e.write(bool: recent != nil); recent?.encode(to: &e)
+        e.write(array: blocked); e.write(bool: blockedChanged)
+        e.write(value: ttlClockMillis); e.write(part: idle); e.write(part: livePairs)
+        e.write(int: expiredUsers); e.write(int: expiredItems)
+        e.write(value: Self.snapshotEnd)
+        return e.bytes
+    }
+
+    /// The state fingerprint a snapshot was taken under (``ModelParameters/stateFingerprint``)
+    /// and its format version, read from its head; nil when the bytes are not a snapshot.
+    public static func snapshotHeader(_ bytes: [UInt8]) -> (version: UInt32, stateFingerprint: String?)? {
+        var d = SnapshotDecoder(bytes: bytes)
+        guard let magic = try? d.readArray(of: UInt8.self), magic == snapshotMagic, let version = try? d.read(UInt32.self) else { return nil }
+        return (version, version == snapshotFormatVersion ? try? d.readString() : nil)
+    }
+
+    /// A model read back from ``snapshot()``, to run under `parameters` (whose
+    /// ``ModelParameters/stateFingerprint`` must be the snapshot's) with `partitioning`
+    /// (any count). Throws ``SnapshotError`` with what to do when the bytes are damaged,
+    /// of another format version, or taken under other parameters.
+    public init(snapshot bytes: [UInt8], parameters: ModelParameters, partitioning: ModelPartitioning = .single) throws(SnapshotError) {
+        var d = SnapshotDecoder(bytes: bytes)
+        guard let magic = try? d.readArray(of: UInt8.self), magic == Self.snapshotMagic else {
+            throw SnapshotError("the bytes are not an OnlineCF snapshot (no snapshot header)")
+        }
+        let version: UInt32 = try d.read()
+        guard version == Self.snapshotFormatVersion else {
+            throw SnapshotError("the snapshot has format version \(version); this onlinecf reads version \(Self.snapshotFormatVersion). Run the onlinecf that wrote it, or 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'")
+        }
+        let fingerprint = try d.readString()
+        guard fingerprint == parameters.stateFingerprint else {
+            throw SnapshotError("the snapshot was taken under other model parameters (\(fingerprint)) than this run's (\(parameters.stateFingerprint)); a snapshot holds counts, not events, so it cannot be replayed under others. Run with the parameters it was taken under, or 'onlinecf reset' the namespace and backfill it with 'onlinecf batch' under the new ones")
+        }
+        self.init(parameters: parameters, evaluation: .incremental, partitioning: partitioning)
+        guard evaluation == .incremental else { throw SnapshotError("a snapshot cannot be read into a model under deferred evaluation") }
+        users = try d.readPart(); items = try d.readPart(); authors = try d.readPart()
+        itemAuthor = try d.readArray()
+        seenUserItem = Set(try d.readArray(of: UInt64.self)); seenUserAuthor = Set(try d.readArray(of: UInt64.self))
+        let names: [(IdInterner, Bool)] = [(items, itemCF != nil), (users, u2u != nil), (authors, a2a != nil)]
+        var counters: [CooccurrenceCounter?] = []
+        for (interner, expected) in names {
+            let present = try d.readBool()
+            guard present == expected else { throw SnapshotError("the snapshot's counters do not match its parameters: it is damaged") }
+            let p = partitioning
+            counters.append(present ? try CooccurrenceCounter(from: &d, partitions: p.count, owner: { UInt8(p.partition(of: interner.names[Int($0)])) }) : nil)
+        }
+        itemCF = counters[0]; u2u = counters[1]; a2a = counters[2]
+        let wItemCF: WeightedCooccurrenceCounter? = try d.readOptionalPart(), wU2U: WeightedCooccurrenceCounter? = try d.readOptionalPart()
+        guard (wItemCF != nil) == (weightedItemCF != nil), (wU2U != nil) == (weightedU2U != nil) else {
+            throw SnapshotError("the snapshot's weighted counters do not match its parameters: it is damaged")
+        }
+        weightedItemCF = wItemCF; weightedU2U = wU2U
+        let pairKeys: [UInt64] = try d.readArray(), weights: [Double] = try d.readArray(), times: [Int64] = try d.readArray()
+        guard pairKeys.count == weights.count, weights.count == times.count else { throw SnapshotError("the snapshot's pair weights are inconsistent: it is damaged") }
+        pairStates = Dictionary(minimumCapacity: pairKeys.count)
+        for n in pairKeys.indices { pairStates[pairKeys[n]] = (weights[n], times[n]) }
+        if try d.readBool() {
+            guard let halfLife = parameters.decayHalfLifeMillis else { throw SnapshotError("the snapshot decays but its parameters do not: it is damaged") }
+            decay = try ForwardDecay(from: &d, halfLifeMillis: halfLife)
+        }
+        watermarkMillis = try d.read()
+        if try d.readBool() {
+            guard let sketch = CountMinSketch(bytes: try d.readArray()) else { throw SnapshotError("the snapshot's admission sketch has an unexpected size: it is damaged") }
+            admissionSketch = sketch
+        }
+        admittedItem = try d.readArray()
+        eventsBeforeAdmission = try d.readInt()
+        hotWindow = try d.readArray(); hotCount = try d.readArray(); hotUserEvents = try d.readInt()
+        if try d.readBool() { swing = try StreamingSwing(from: &d, parameters: parameters.swing) }
+        if try d.readBool() {
+            guard let r = parameters.recall else { throw SnapshotError("the snapshot holds recall seeds but its parameters have no recall: it is damaged") }
+            recent = try RecentInteractions(from: &d, capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis)
+        }
+        blocked = try d.readArray(); blockedChanged = try d.readBool()
+        ttlClockMillis = try d.read(); idle = try d.readPart(); livePairs = try d.readPart()
+        expiredUsers = try d.readInt(); expiredItems = try d.readInt()
+        let end: UInt64 = try d.read()
+        guard end == Self.snapshotEnd, d.isAtEnd else { throw SnapshotError("the snapshot does not end where its parts do: it is damaged") }
+    }
+}
+
 /// How a ``CFModel`` computes co-occurrence lists (ItemCF, u2u, a2a).
 public enum CooccurrenceEvaluation: Sendable, Hashable {
     /// Counters updated by every new pair: any list can be read after any event.

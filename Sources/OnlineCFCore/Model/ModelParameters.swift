@@ -81,4 +81,15 @@ public struct ModelParameters: Sendable, Hashable {
             + (ttlMillis.map { ";ttl=\($0)" } ?? "")
         return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)" + swingPart + recallPart + weightPart
     }
+
+    /// The parameters that shape the state itself, as a stable text: everything in
+    /// ``fingerprint`` but the list length and how recall blends its sources. A snapshot
+    /// is read only under the same (another `k` just rewrites the lists).
+    public var stateFingerprint: String {
+        var p = self
+        p.k = 0
+        p.recall = nil
+        let recallPart = recall.map { ";recall(recent=\($0.recentItems),halfLife=\($0.halfLifeMillis.map(String.init) ?? "none"))" } ?? ""
+        return p.fingerprint + recallPart
+    }
 }

@@ -19,7 +19,7 @@ import Darwin
 /// Deterministic: the same events in the same order give the same state. Events without
 /// a timestamp happen at the latest event time seen so far (the watermark).
 public struct RecentInteractions: Sendable {
-    public struct Entry: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable, BitwiseCopyable {
         public var item: UInt32
         /// The decayed sum as of `atMillis`.
         public var value: Double
@@ -104,4 +104,19 @@ public struct RecentInteractions: Sendable {
     }
 
     public mutating func clearChanges() { changed.removeAll() }
+}
+
+extension RecentInteractions {
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(arrays: perUser)
+        encoder.write(value: watermarkMillis)
+        encoder.write(part: changed)
+    }
+
+    public init(from decoder: inout SnapshotDecoder, capacity: Int, halfLifeMillis: Int64?) throws(SnapshotError) {
+        self.init(capacity: capacity, halfLifeMillis: halfLifeMillis)
+        perUser = try decoder.readArrays()
+        watermarkMillis = try decoder.read()
+        changed = try decoder.readPart()
+    }
 }

@@ -141,3 +141,27 @@ public struct StreamingSwing: Sendable {
     public mutating func markAllChanged() { for i in rows.indices { changed.insert(UInt32(i)) } }
     public mutating func clearChanges() { changed.removeAll() }
 }
+
+extension StreamingSwing {
+    /// Writes the interaction sets, the score rows (streamed increments included), the
+    /// change marks and whether increments are on. The parameters are not written: the
+    /// model checks them as a whole.
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(bool: incremental)
+        encoder.write(arrays: userItems)
+        encoder.write(arrays: itemUsers)
+        encoder.write(parts: rows)
+        encoder.write(part: changed)
+        encoder.write(int: termsAdded)
+    }
+
+    public init(from decoder: inout SnapshotDecoder, parameters: SwingParameters) throws(SnapshotError) {
+        self.init(parameters: parameters)
+        incremental = try decoder.readBool()
+        userItems = try decoder.readArrays()
+        itemUsers = try decoder.readArrays()
+        rows = try decoder.readParts()
+        changed = try decoder.readPart()
+        termsAdded = try decoder.readInt()
+    }
+}

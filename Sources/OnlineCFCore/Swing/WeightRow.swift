@@ -105,3 +105,19 @@ public struct WeightRow: Sendable {
         }
     }
 }
+
+extension WeightRow: SnapshotCodable {
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(array: keys)
+        encoder.write(array: values)
+        encoder.write(int: count)
+    }
+
+    public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
+        self.init()
+        keys = try decoder.readArray()
+        values = try decoder.readArray()
+        count = try decoder.readInt()
+        guard keys.count == values.count, count <= keys.count else { throw SnapshotError("a weighted row of the snapshot is inconsistent (\(keys.count) keys, \(values.count) values, \(count) entries): it is damaged") }
+    }
+}

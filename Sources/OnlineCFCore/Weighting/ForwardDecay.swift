@@ -43,3 +43,17 @@ public struct ForwardDecay: Sendable, Hashable {
         return exp2(-Double(t - l) / Double(halfLifeMillis))
     }
 }
+
+extension ForwardDecay {
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(bool: landmarkMillis != nil)
+        encoder.write(value: landmarkMillis ?? 0)
+    }
+
+    public init(from decoder: inout SnapshotDecoder, halfLifeMillis: Int64) throws(SnapshotError) {
+        self.init(halfLifeMillis: halfLifeMillis)
+        let has = try decoder.readBool()
+        let landmark: Int64 = try decoder.read()
+        landmarkMillis = has ? landmark : nil
+    }
+}
