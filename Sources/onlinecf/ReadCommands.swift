@@ -259,12 +259,27 @@ struct Gen: ParsableCommand {
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 42
     @Option(name: .long, help: "Pace the output at this many events per second (default: as fast as possible), e.g. to measure freshness.")
     var rate: Double?
+    @Flag(name: .long, help: "A feed whose items and users keep arriving: --items and --users are the catalogue and user base at the start; new ones arrive at --new-items-per-day and --new-users-per-day, each event's item is chosen by age (median --exposure-half-life) then by popularity within its hour, and events follow each other at --events-per-day.")
+    var arrivals = false
+    @Option(name: .long, help: "With --arrivals: items published per simulated day.") var newItemsPerDay: Int = 20_000
+    @Option(name: .long, help: "With --arrivals: users joining per simulated day.") var newUsersPerDay: Int = 20_000
+    @Option(name: .long, help: "With --arrivals: half of all exposure goes to items younger than this (e.g. 1d, 12h).") var exposureHalfLife: String = "1d"
+    @Option(name: .long, help: "With --arrivals: events per simulated day (sets the mean gap between timestamps).") var eventsPerDay: Int = 1_000_000
 
     func run() throws {
         guard events >= 0, users >= 1, items >= 1 else { throw ValidationError("--events must be ≥ 0, --users and --items ≥ 1") }
         if let rate, !(rate > 0) { throw ValidationError("--rate must be a positive number of events per second") }
         var configuration = GeneratorConfiguration(events: events, users: users, items: items, seed: seed)
         if let authors { configuration.authors = authors }
+        if arrivals {
+            guard let halfLife = DurationText.parse(exposureHalfLife), halfLife > .zero else {
+                throw ValidationError("--exposure-half-life must be a positive duration such as 1d or 12h")
+            }
+            guard eventsPerDay >= 1 else { throw ValidationError("--events-per-day must be ≥ 1") }
+            configuration.arrivals = .init(newItemsPerDay: newItemsPerDay, newUsersPerDay: newUsersPerDay,
+                                           exposureHalfLifeMillis: halfLife.milliseconds)
+            configuration.meanGapMillis = 86_400_000 / Double(eventsPerDay)
+        }
         var generator: EventGenerator
         do { generator = try EventGenerator(configuration: configuration) } catch { throw ValidationError("\(error)") }
         var out = StandardOutput()

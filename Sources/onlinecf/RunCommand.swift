@@ -45,6 +45,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Recompute Swing exactly from the stored interaction sets this often (e.g. 10m, 1h); increments continue on top.")
     var swingRebuildEvery: String?
 
+    @Option(name: .long, help: "Snapshot the state this often: a duration (e.g. 5m, 30s) or a count of new events (e.g. 500000); also at the end of input. A restart loads the snapshot and replays only the log after it, which is then deleted. 0: no snapshots (the whole log is kept and replayed at every start, and a restart may change model parameters). Default: 5m.")
+    var checkpointEvery: String?
+
     @Option(name: .long, help: "Input: - (stdin; default), file:PATH (a file or folder, resumed at the committed position), redis-stream:KEY?group=G[&consumer=C][&min-idle=DURATION] or kafka:BROKERS/TOPIC?group=G[&PROPERTY=VALUE...] (librdkafka settings).")
     var source: String?
 
@@ -73,6 +76,7 @@ struct Run: ParsableCommand {
         cli.emitInterval = emitInterval
         cli.metrics = metrics
         cli.swingRebuildEvery = swingRebuildEvery
+        cli.checkpointEvery = checkpointEvery
         cli.source = source
         cli.workers = workers
         cli.worker = worker

@@ -158,4 +158,30 @@ import Testing
         #expect(sm.next() == 6_457_827_717_110_365_317)
         #expect(sm.next() == 3_203_168_211_198_807_973)
     }
+
+    /// A feed with arrivals: items are published and users join as the stream goes, half
+    /// the exposure is to items under a day old, and the same seed gives the same feed.
+    @Test func aFeedWithArrivalsPublishesItemsAndAddsUsersAsItGoes() {
+        var config = GeneratorConfiguration(events: 60_000, users: 2_000, items: 4_000, seed: 9)
+        config.arrivals = .init(newItemsPerDay: 4_000, newUsersPerDay: 2_000, exposureHalfLifeMillis: 86_400_000)
+        config.meanGapMillis = 86_400_000 / 20_000  // 20,000 events a day: three days
+        let events = generate(config)
+        #expect(events == generate(config))
+        let day = 86_400_000.0
+        func number(_ id: String) -> Int { Int(id.dropFirst())! }
+        var young = 0, counted = 0
+        for e in events {
+            let t = Double(e.timestampMillis! - config.startMillis)
+            let item = number(e.item), user = number(e.user)
+            // Item n is published at (n − 4,000) / 4,000 days; user n joins at (n − 2,000) / 2,000 days.
+            let published = Double(item - 4_000) / 4_000 * day, joined = Double(user - 2_000) / 2_000 * day
+            #expect(published <= t + day / 4_000 && joined <= t + day / 2_000, "\(e)")
+            // After the first day, when the starting catalogue is over a day old.
+            if t > day { counted += 1; if t - published < day { young += 1 } }
+        }
+        let share = Double(young) / Double(counted)
+        #expect(abs(share - 0.5) < 0.03, "share of exposure under a day old: \(share)")
+        let lastDay = events.filter { Double($0.timestampMillis! - config.startMillis) > 2 * day }
+        #expect(lastDay.contains { number($0.item) > 4_000 + 8_000 } && lastDay.contains { number($0.user) > 2_000 + 4_000 })
+    }
 }

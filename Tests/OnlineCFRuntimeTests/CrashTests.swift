@@ -7,14 +7,16 @@ import OnlineCFTestSupport
 @Suite(.serialized) struct CrashTests {
     /// SIGKILL at random points, then the same input piped again: events already applied
     /// count once (each user–item pair once), so after the last run every list — Swing's
-    /// increments included — equals an uninterrupted run's.
+    /// increments included — equals an uninterrupted run's. Snapshots are taken every 1,500
+    /// new events, so kills land before, during and after them.
     @Test func killNineAndRepipeEqualsAnUninterruptedRun() throws {
         let input = try generatedEvents(20_000, users: 800, items: 400, seed: 77)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID()).jsonl").path
         FileManager.default.createFile(atPath: path, contents: Data(input))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let redis = try TestRedis()
-        let options = ["--redis", redis.url, "--algos", "all", "--swing-min-user-behavior", "3", "--emit-interval", "100ms", "--no-progress"]
+        let options = ["--redis", redis.url, "--algos", "all", "--swing-min-user-behavior", "3", "--emit-interval", "100ms", "--no-progress",
+                       "--checkpoint-every", "1500"]
         var generator = SplitMix64(seed: 5)
         var killed = 0
         for _ in 0..<10 {

@@ -24,6 +24,10 @@ import OnlineCFRuntime
         var advancesLeft = 0
         /// Time a Swing rebuild takes.
         var rebuildCost: Duration = .milliseconds(500)
+        /// Time a snapshot takes, and snapshots handed out while an emission was being
+        /// computed or written (there must be none).
+        var checkpointCost: Duration = .milliseconds(200)
+        var checkpointsDuringEmission = 0
 
         init(_ settings: JobLoop.Settings) { loop = JobLoop(settings: settings) }
 
@@ -39,6 +43,7 @@ import OnlineCFRuntime
                 } else {
                     readsBeforeEnd = readsBeforeEnd.map { $0 - 1 }
                     world.pendingEvents += eventsPerRead
+                    world.uncheckpointedEvents += eventsPerRead
                     loop.inputRead(endOfInput: false)
                 }
             case .applyPeerChunks:
@@ -59,6 +64,11 @@ import OnlineCFRuntime
             case .advanceEmission:
                 advancesLeft -= 1
                 world.emitting = advancesLeft > 0
+            case .checkpoint:
+                if world.emitting || world.writerBusy { checkpointsDuringEmission += 1 }
+                world.pendingEvents = 0
+                world.uncheckpointedEvents = 0
+                world.now += checkpointCost
             case .restore, .openSource, .report, .computeLists, .finalEmission, .finish:
                 break
             }
@@ -239,5 +249,54 @@ import OnlineCFRuntime
             if simulation.step() == .report(progress: true) { shown += 1 }
         }
         #expect(shown == 10)
+    }
+
+    static func checkpointing(_ every: CheckpointInterval, shared: Bool = false) -> JobLoop.Settings {
+        var settings = stream(interval: .seconds(1), shared: shared)
+        settings.checkpointEvery = every
+        return settings
+    }
+
+    @Test func snapshotsAreDueByTimeNeverDuringAnEmissionAndOnceMoreAtTheEndOfInput() {
+        var simulation = Simulation(Self.checkpointing(.every(.seconds(3))))
+        simulation.readsBeforeEnd = 100
+        simulation.readCost = .milliseconds(100)  // 10 s of input
+        simulation.emissionTurns = 3
+        let actions = simulation.runToEnd()
+        let times = actions.indices.filter { actions[$0] == .checkpoint }
+        #expect(times.count == 4, "three while reading (every 3 s of 10), one at the end: \(actions)")
+        #expect(simulation.checkpointsDuringEmission == 0)
+        #expect(Array(actions.suffix(3)) == [.finalEmission, .checkpoint, .finish])
+    }
+
+    @Test func snapshotsAreDueByNewEventsAndNotWhenNothingIsNew() {
+        var simulation = Simulation(Self.checkpointing(.events(1_000)))
+        simulation.readsBeforeEnd = 50  // 5,000 events
+        let actions = simulation.runToEnd()
+        #expect(actions.filter { $0 == .checkpoint }.count == 5, "one per 1,000 events; the last at the end: \(actions)")
+        #expect(simulation.checkpointsDuringEmission == 0)
+
+        // A time interval that passes with nothing new takes none.
+        var idle = Simulation(Self.checkpointing(.every(.seconds(1))))
+        idle.readsBeforeEnd = 30
+        idle.eventsPerRead = 0
+        idle.readCost = .milliseconds(200)
+        #expect(!idle.runToEnd().contains(.checkpoint))
+    }
+
+    @Test func noSnapshotAfterAShutdownRequestNorInAJobSharedByWorkersOrABatch() {
+        var simulation = Simulation(Self.checkpointing(.every(.seconds(100))))
+        simulation.readsBeforeEnd = nil
+        _ = simulation.step(until: { $0 == .report(progress: false) })
+        simulation.world.shutdownRequested = true
+        let actions = simulation.runToEnd()
+        #expect(Array(actions.suffix(3)) == [.commit, .finalEmission, .finish])
+
+        var shared = Simulation(Self.checkpointing(.events(1), shared: true))
+        #expect(!shared.runToEnd().contains(.checkpoint))
+        var batchSettings = Self.checkpointing(.events(1))
+        batchSettings.mode = .batch
+        var batch = Simulation(batchSettings)
+        #expect(!batch.runToEnd().contains(.checkpoint))
     }
 }

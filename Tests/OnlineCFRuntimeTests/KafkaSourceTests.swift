@@ -123,7 +123,8 @@ final class MockKafka {
         let marks = try kafka.highWatermarks("ev-a", partitions: 2)
         #expect(marks.values.reduce(0, +) == 8_000 && marks.values.allSatisfy { $0 > 1_000 }, "\(marks)")
         let redis = try TestRedis()
-        let options = ["--redis", redis.url, "--algos", "cooccurrence", "--exact", "--emit-interval", "100ms", "--no-progress"]
+        let options = ["--redis", redis.url, "--algos", "cooccurrence", "--exact", "--emit-interval", "100ms", "--no-progress",
+                       "--checkpoint-every", "1000"]
         let crashy = ["run", "--namespace", "crashy", "--source", "kafka:\(kafka.bootstraps)/ev-a?group=crashy&fetch.wait.max.ms=20"] + options
         let killed = try SourceTests.killRepeatedly(crashy, times: 10, seed: 21)
         #expect(killed == 10, "killed \(killed) times")

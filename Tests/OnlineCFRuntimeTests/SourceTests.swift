@@ -68,7 +68,8 @@ import OnlineCFTestSupport
         }
         let redis = try TestRedis()
         let options = ["--redis", redis.url, "--source", "file:" + dir, "--format", "inter", "--algos", "all",
-                       "--swing-min-user-behavior", "3", "-k", "20", "--emit-interval", "100ms", "--no-progress"]
+                       "--swing-min-user-behavior", "3", "-k", "20", "--emit-interval", "100ms", "--no-progress",
+                       "--checkpoint-every", "1500"]
         let killed = try Self.killRepeatedly(["run", "--namespace", "crashy"] + options, times: 10, seed: 11)
         #expect(killed == 10, "killed \(killed) times")
 
@@ -207,7 +208,8 @@ import OnlineCFTestSupport
         try Self.xadd(client, "ml-a", lines)
         try Self.xadd(client, "ml-b", lines)
         let options = ["--redis", redis.url, "--format", "tsv", "--columns", "user,item,ignore,ts", "--algos", "all",
-                       "--swing-min-user-behavior", "3", "-k", "20", "--emit-interval", "100ms", "--no-progress"]
+                       "--swing-min-user-behavior", "3", "-k", "20", "--emit-interval", "100ms", "--no-progress",
+                       "--checkpoint-every", "1500"]
         let crashy = ["run", "--namespace", "crashy", "--source", "redis-stream:ml-a?group=cf"] + options
         let killed = try Self.killRepeatedly(crashy, times: 10, seed: 12)
         #expect(killed == 10, "killed \(killed) times")

@@ -66,7 +66,10 @@ import OnlineCFTestSupport
     /// A batch backfills the first half of a log; two workers then stream the second half
     /// into the same namespace: the lists equal one batch over the whole log (worker 0's
     /// log, the batch's, replays first, so every user's events keep their order).
-    @Test func twoWorkersContinueABatch() throws {
+    /// Two workers continue the state of one job: a batch (whose state is its log) or a
+    /// run (whose state ends in a snapshot, its log deleted: every worker starts from it).
+    @Test(arguments: ["batch", "run"])
+    func twoWorkersContinueOneJob(first command: String) throws {
         let redis = try TestRedis()
         let lines = try generatedEvents(8_000, users: 300, items: 500, seed: 6).split(separator: 0x0A)
         let whole = redis.directory + "/whole.jsonl", first = redis.directory + "/first.jsonl", second = redis.directory + "/second.jsonl"
@@ -75,7 +78,12 @@ import OnlineCFTestSupport
         }
         let options = ["--redis", redis.url, "--algos", "cooccurrence", "--user-history", "0", "--no-progress"]
         try onlinecf(["batch", whole, "--namespace", "one"] + options)
-        try onlinecf(["batch", first, "--namespace", "two"] + options)
+        if command == "batch" {
+            try onlinecf(["batch", first, "--namespace", "two"] + options)
+        } else {
+            let run = try onlinecf(["run", "--source", "file:\(first)", "--namespace", "two"] + options)
+            #expect(run.stderr.contains("snapshots: 1 "), "\(run.stderr)")
+        }
         let worker = { (i: Int) in
             ["run", "--source", "file:\(second)", "--namespace", "two", "--workers", "2", "--worker", String(i), "--emit-interval", "200ms"] + options
         }
@@ -86,7 +94,7 @@ import OnlineCFTestSupport
         let one = try Self.exportAll(redis.url, namespace: "one", algorithms: algorithms)
         let two = try Self.exportAll(redis.url, namespace: "two", algorithms: algorithms)
         for algorithm in algorithms {
-            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-12, "\(algorithm.rawValue), batch then 2 workers vs 1 batch")
+            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-12, "\(algorithm.rawValue), \(command) then 2 workers vs 1 batch")
         }
     }
 

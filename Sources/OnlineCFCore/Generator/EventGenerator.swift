@@ -12,6 +12,10 @@
 /// - Actions follow a fixed mix: click 70%, like 12%, comment 6%, collect 5%, share 4%,
 ///   dislike 3%. Gaps between events are exponential with mean `meanGapMillis`.
 ///
+/// - With ``GeneratorConfiguration/arrivals``, items are published and users join as the
+///   stream goes (ids numbered in order of arrival), and each event's item is chosen by
+///   age, then by popularity within its hour (see ``GeneratorConfiguration/Arrivals``).
+///
 /// Memory is O(users + items); each event costs O(log users + log items).
 public struct EventGenerator: Sequence, IteratorProtocol, Sendable {
     /// The action mix, in percent (sums to 100).
@@ -34,10 +38,28 @@ public struct EventGenerator: Sequence, IteratorProtocol, Sendable {
     private let actionNames: [String]
     private var produced = 0
     private var clock: Double = 0
+    /// Arrivals: the user base and catalogue at the start, and the within-hour sampler.
+    private let initialUsers: Int, initialItems: Int
+    private let hourSampler: ZipfSampler?
+    private let itemsPerHour: Int
 
     /// - Throws: ``GeneratorConfigurationError`` for out-of-range values.
     public init(configuration: GeneratorConfiguration) throws(GeneratorConfigurationError) {
         try configuration.validate()
+        var configuration = configuration
+        initialUsers = configuration.users
+        initialItems = configuration.items
+        if let a = configuration.arrivals {
+            // Every id the stream can reach: the starting ones and those arriving before its end.
+            let days = Double(configuration.events) * configuration.meanGapMillis * 1.5 / 86_400_000 + 1
+            configuration.users += Int(Double(a.newUsersPerDay) * days)
+            configuration.items += Int(Double(a.newItemsPerDay) * days)
+            itemsPerHour = Swift.max(1, a.newItemsPerDay / 24)
+            hourSampler = ZipfSampler(count: itemsPerHour, exponent: configuration.itemZipfExponent)
+        } else {
+            itemsPerHour = 1
+            hourSampler = nil
+        }
         self.configuration = configuration
         var setup = SplitMix64(seed: configuration.seed ^ 0x6F6E_6C69_6E65_6366)  // "onlinecf"
         var permutationRNG = Xoshiro256StarStar(seed: setup.next())
@@ -84,8 +106,13 @@ public struct EventGenerator: Sequence, IteratorProtocol, Sendable {
             clock += -configuration.meanGapMillis * PortableMath.log(1 - rng.nextUnitDouble())
         }
         produced += 1
-        let user = Int(userByRank[userSampler.sample(&rng)])
-        let itemNumber = Int(itemByRank[itemSampler.sample(&rng)])
+        let user: Int, itemNumber: Int
+        if let arrivals = configuration.arrivals {
+            (user, itemNumber) = arrivingIds(arrivals)
+        } else {
+            user = Int(userByRank[userSampler.sample(&rng)])
+            itemNumber = Int(itemByRank[itemSampler.sample(&rng)])
+        }
         let author = Int(authorOfItem[itemNumber - 1])
         let action = actionNames[Int(actionByPercent[rng.nextBelow(100)])]
         return Event(
@@ -93,6 +120,27 @@ public struct EventGenerator: Sequence, IteratorProtocol, Sendable {
             author: Self.id(UInt8(ascii: "a"), author),
             // clock >= 0, so truncation is floor (and needs no libm).
             action: action, timestampMillis: configuration.startMillis + Int64(clock))
+    }
+
+    /// A user who has joined by now (Zipf activity) and an item chosen by age, then by
+    /// popularity within its hour; both numbered in order of arrival.
+    private mutating func arrivingIds(_ a: GeneratorConfiguration.Arrivals) -> (user: Int, item: Int) {
+        let day = 86_400_000.0
+        let joined = initialUsers + Int(clock * Double(a.newUsersPerDay) / day)
+        var user = 0
+        repeat { user = Int(userByRank[userSampler.sample(&rng)]) } while user > joined
+        let perMilli = Double(a.newItemsPerDay) / day
+        let newest = initialItems + Int(clock * perMilli)
+        // Exponential age with median = the half-life: −h/ln 2 · ln(1 − u).
+        let age = -Double(a.exposureHalfLifeMillis) / 0.693_147_180_559_945_3 * PortableMath.log(1 - rng.nextUnitDouble())
+        let published = Double(initialItems) + (clock - age) * perMilli  // fractional item number
+        // Older than the starting catalogue: one of its items, any (they stand for every older one).
+        guard published >= 0 else { return (user, 1 + rng.nextBelow(initialItems)) }
+        let hour = Int(published) / itemsPerHour
+        let rank = hourSampler!.sample(&rng)
+        // A fixed shuffle of the hour's ranks (an odd multiplier modulo the hour's size).
+        let offset = (rank &* 1_000_003 &+ hour &* 7_919) % itemsPerHour
+        return (user, Swift.max(1, Swift.min(newest, hour * itemsPerHour + offset + 1)))
     }
 
     /// `prefix` followed by the decimal digits of `n` (n >= 0).

@@ -21,6 +21,30 @@ public struct GeneratorConfiguration: Sendable, Hashable {
     public var startMillis: Int64
     /// Mean gap between consecutive events in ms (exponentially distributed, >= 0).
     public var meanGapMillis: Double
+    /// A feed whose items and users keep arriving (nil: a fixed catalogue and user base).
+    public var arrivals: Arrivals?
+
+    /// Items and users that keep arriving, as in a feed: ``users`` and ``items`` are then
+    /// the user base and catalogue at the start.
+    ///
+    /// - Items: `newItemsPerDay` are published at a steady rate (the starting catalogue as
+    ///   if published at that rate before the start). An event's item is chosen by its age:
+    ///   exponentially distributed with median `exposureHalfLifeMillis` (so with 1 day,
+    ///   half of all exposure goes to items under a day old), then among the items
+    ///   published within the same hour by Zipf popularity (``itemZipfExponent``).
+    /// - Users: `newUsersPerDay` join at a steady rate; an event's user is chosen by Zipf
+    ///   activity (``userZipfExponent``) over everyone who has joined by then.
+    public struct Arrivals: Sendable, Hashable {
+        public var newItemsPerDay: Int
+        public var newUsersPerDay: Int
+        public var exposureHalfLifeMillis: Int64
+
+        public init(newItemsPerDay: Int = 20_000, newUsersPerDay: Int = 20_000, exposureHalfLifeMillis: Int64 = 86_400_000) {
+            self.newItemsPerDay = newItemsPerDay
+            self.newUsersPerDay = newUsersPerDay
+            self.exposureHalfLifeMillis = exposureHalfLifeMillis
+        }
+    }
 
     public init(
         events: Int, users: Int, items: Int, authors: Int? = nil, seed: UInt64 = 1,
@@ -47,6 +71,11 @@ public struct GeneratorConfiguration: Sendable, Hashable {
         for (name, value) in [("item", itemZipfExponent), ("user", userZipfExponent)]
         where !(value >= 0 && value <= 10) {
             throw GeneratorConfigurationError("\(name) Zipf exponent must be in 0...10, not \(value)")
+        }
+        if let a = arrivals {
+            if a.newItemsPerDay < 1 || a.newUsersPerDay < 0 { throw GeneratorConfigurationError("new items per day must be >= 1 and new users per day >= 0") }
+            if a.exposureHalfLifeMillis < 1 { throw GeneratorConfigurationError("the exposure half-life must be positive") }
+            if !(meanGapMillis > 0) { throw GeneratorConfigurationError("a feed with arrivals needs a positive mean gap between events") }
         }
         if !(meanGapMillis >= 0 && meanGapMillis <= 1e9) {
             throw GeneratorConfigurationError("mean gap must be in 0...1e9 ms, not \(meanGapMillis)")

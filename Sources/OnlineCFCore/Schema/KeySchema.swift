@@ -18,6 +18,7 @@
 /// | `{ns}:{{ns}/{w}}:log` | hash | worker `w`'s chunk number → packed events (internal: the durable state) |
 /// | `{ns}:{{ns}/{w}}:admission` | string | worker `w`'s frequency-admission sketch (internal, with `--admit-after`) |
 /// | `{ns}:{{ns}/{w}}:lease` | string | worker `w`'s writer lease: `TOKEN HOST PID STARTED_MS`, expiring unless renewed |
+/// | `{ns}:{{ns}/{w}/{s}/{n}}:snapshot` | string | chunk `n` of worker `w`'s snapshot `s` (internal: the durable state, with the log after it) |
 ///
 /// Ids are written as their raw UTF-8 bytes; an id may contain `:` (the id is always
 /// the part after the algorithm's prefix).
@@ -52,6 +53,11 @@ public struct KeySchema: Sendable, Hashable {
     public func admissionSketch(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):admission" }
     /// Worker `worker`'s writer lease (see the README's "One writer per namespace").
     public func lease(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):lease" }
+    /// Chunk `chunk` of worker `worker`'s snapshot `id` (internal). Each chunk has its own
+    /// hash tag, so the chunks of a large snapshot spread over a Redis Cluster's masters.
+    public func snapshotChunk(worker: Int, id: Int, chunk: Int) -> String {
+        "\(namespace):{\(namespace)/\(worker)/\(id)/\(chunk)}:snapshot"
+    }
     /// A `SCAN MATCH` pattern for every worker's lease.
     public var leasePattern: String { "\(namespace):{\(namespace)/*}:lease" }
     /// A `SCAN MATCH` pattern for every worker's meta.

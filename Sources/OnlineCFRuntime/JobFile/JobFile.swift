@@ -78,6 +78,7 @@ public enum JobFile {
                 case "k": spec.k = int(value, path, line)
                 case "exact": spec.exact = bool(value, path, line)
                 case "emit_interval": spec.emitInterval = string(value, path, line)
+                case "checkpoint_every": spec.checkpointEvery = string(value, path, line)
                 case "action_weights":
                     switch value {
                     case .mapping(let m):

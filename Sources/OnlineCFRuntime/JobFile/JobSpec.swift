@@ -28,6 +28,9 @@ public struct JobSpec: Sendable, Equatable {
     public var swingUserWindow: Int?
     public var swingRebuildEvery: String?
     public var emitInterval: String?
+    /// How often a streaming job snapshots its state (`checkpoint_every`): a duration or
+    /// a count of new events; 0 = off.
+    public var checkpointEvery: String?
     public var redis: String?
     public var namespace: String?
     public var stateDir: String?
@@ -71,7 +74,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.itemHistory); take(\.userHistory); take(\.authorHistory); take(\.exact)
         take(\.swingAlpha1); take(\.swingAlpha2); take(\.swingBeta); take(\.swingMinUserBehavior); take(\.swingMaxUserBehavior)
         take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRebuildEvery)
-        take(\.emitInterval); take(\.redis); take(\.namespace); take(\.stateDir); take(\.lease); take(\.metrics)
+        take(\.emitInterval); take(\.checkpointEvery); take(\.redis); take(\.namespace); take(\.stateDir); take(\.lease); take(\.metrics)
         take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
         take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
         take(\.ttl); take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow); take(\.workers); take(\.worker); take(\.threads)
@@ -226,6 +229,9 @@ public struct JobSpec: Sendable, Equatable {
             if let d = DurationText.parse(text), d >= .milliseconds(100) { c.emitInterval = d } else {
                 problem("emit_interval", "'\(text)' is not a duration of at least 100ms (examples: 1s, 500ms, 60s, 5m)")
             }
+        }
+        if let text = checkpointEvery {
+            do { c.checkpointEvery = try CheckpointInterval.parse(text) } catch { problem("checkpoint_every", "\(error)") }
         }
         if let text = lease {
             if let d = DurationText.parse(text), d >= .seconds(1), d <= .seconds(3600) { c.leasePeriod = d } else {

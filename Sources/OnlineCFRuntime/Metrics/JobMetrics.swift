@@ -23,6 +23,8 @@ public final class JobMetrics: Sendable {
     let peerEventsApplied: Counter
     let eventsOfPeers: Counter
     let kvOutOfMemory: Counter
+    let checkpointSeconds: DurationHistogram
+    let snapshotBytes: Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -45,6 +47,8 @@ public final class JobMetrics: Sendable {
         commitSeconds = registry.makeDurationHistogram(descriptor: Self.name("commit", "seconds", "Time to commit one event-log chunk."), buckets: seconds)
         emissionSeconds = registry.makeDurationHistogram(descriptor: Self.name("emission", "seconds", "Time from the start of an emission to its last list written."), buckets: seconds)
         freshnessSeconds = registry.makeDurationHistogram(descriptor: Self.name("freshness", "seconds", "Per event: time from reading it to its lists being written."), buckets: seconds)
+        checkpointSeconds = registry.makeDurationHistogram(descriptor: Self.name("checkpoint", "seconds", "Time to take one snapshot (encode and write; reading waits meanwhile)."), buckets: seconds)
+        snapshotBytes = registry.makeGauge(descriptor: Self.name("snapshot", "bytes", "Size of the last snapshot written."))
         lastCommit = registry.makeGauge(descriptor: Self.name("last_commit_timestamp", "seconds", "Unix time of the last committed chunk (checkpoint age = now - this)."))
         logChunks = registry.makeGauge(descriptor: Self.name("log", "chunks", "Chunks in the namespace's event log."))
         sourceLag = registry.makeGauge(descriptor: MetricNameDescriptor(

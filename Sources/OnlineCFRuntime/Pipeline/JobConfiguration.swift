@@ -22,6 +22,9 @@ public struct JobConfiguration: Sendable {
     /// The writer lease's period (`kv.lease`, `--lease`): a process paused or cut off
     /// this long loses its namespace to the next one; renewed every third of it.
     public var leasePeriod: Duration = .seconds(15)
+    /// How often a streaming job snapshots its state (nil: never; the log is then the
+    /// whole state). See ``CheckpointInterval``.
+    public var checkpointEvery: CheckpointInterval? = .default
     /// Recompute Swing exactly this often while streaming (nil: never).
     public var swingRebuildEvery: Duration? = nil
     /// New events per log chunk: the most uncommitted work a crash can cost (it is
@@ -71,6 +74,11 @@ public struct RunSummary: Sendable {
     /// Parts of `seconds`: restoring the state, committing the log, emitting lists.
     public var restoreSeconds = 0.0, commitSeconds = 0.0, emitSeconds = 0.0, swingRebuildSeconds = 0.0
     public var swingRebuilds = 0
+    /// Snapshots taken, and the time the loop spent taking them (encoding and writing;
+    /// reading waits meanwhile).
+    public var checkpoints = 0, checkpointSeconds = 0.0, checkpointBytes = 0
+    /// The restore loaded a snapshot of this many bytes (nil: none) holding this many events.
+    public var restoredSnapshotBytes: Int?, restoredSnapshotEvents = 0
     /// A batch: computing every co-occurrence list at once (part of `seconds`).
     public var computeSeconds: Double?
     /// Freshness: seconds from reading an event to the end of writing the emission that
@@ -121,11 +129,15 @@ public struct RunSummary: Sendable {
             lines.append("TTL: expired \(expiredUsers) users, \(expiredItems) items; live user–item pairs: \(livePairs)")
         }
         if let computeSeconds { lines.append("co-occurrence lists computed in \(f(computeSeconds)) s") }
+        if checkpoints > 0 { lines.append("snapshots: \(checkpoints) (\(f(checkpointSeconds)) s, last \(checkpointBytes / (1 << 20)) MiB)") }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if let sourceReport { lines.append(sourceReport) }
         if let resumedAt { lines.insert(resumedAt, at: 0) }
         if resumedLines > 0 { lines.insert("resumed: skipped the first \(resumedLines) lines, committed by an earlier run", at: 0) }
-        if replayedEvents > 0 && !restoreInterrupted { lines.insert("state restored from the KV store: \(replayedEvents) logged events replayed", at: 0) }
+        if (replayedEvents > 0 || restoredSnapshotBytes != nil) && !restoreInterrupted {
+            let snapshot = restoredSnapshotBytes.map { "a snapshot of \(restoredSnapshotEvents) events (\($0 / (1 << 20)) MiB) loaded, " } ?? ""
+            lines.insert("state restored from the KV store: \(snapshot)\(replayedEvents) logged events replayed", at: 0)
+        }
         return lines.joined(separator: "\n")
     }
 }

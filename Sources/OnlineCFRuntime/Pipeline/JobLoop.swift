@@ -21,6 +21,11 @@
 /// - A shutdown request is honoured at the start of the next turn; the run then ends as
 ///   at the end of input (commit, final emission), so nothing read is lost. One that
 ///   stops the restore part-way (``restored(complete:)``) ends the run at once.
+/// - A streaming job alone on its namespace takes a snapshot (``Action/checkpoint``) when
+///   one is due by ``Settings/checkpointEvery`` and there is something new since the last,
+///   only while no emission is being computed or written (so the change marks it holds
+///   are exactly what the emitted marks leave unemitted), and once more after the final
+///   emission at the end of input (not after a shutdown request: stopping stays quick).
 /// - A shared job (several workers) marks its input's end (``Action/endInput``), then
 ///   applies its peers' chunks every 50 ms until every peer has ended, and ends with
 ///   Swing rebuilt exactly, as a batch does.
@@ -40,6 +45,12 @@ public struct JobLoop: Sendable {
         /// The pause between polls of the peers' logs once this worker's input has ended.
         public var peerPoll: Duration = .milliseconds(50)
         public var progressEvery: Duration = .seconds(1)
+        /// How often to snapshot (nil: never). Only a streaming job alone takes snapshots:
+        /// a shared job's peers read its whole log.
+        public var checkpointEvery: CheckpointInterval?
+
+        /// Whether this job takes snapshots at all.
+        public var takesCheckpoints: Bool { checkpointEvery != nil && mode == .stream && !shared }
 
         public init(mode: JobConfiguration.Mode, emitInterval: Duration, swingRebuildEvery: Duration? = nil,
                     eventsPerChunk: Int, shared: Bool = false, showProgress: Bool = false) {
@@ -55,6 +66,7 @@ public struct JobLoop: Sendable {
             self.init(mode: configuration.mode, emitInterval: configuration.emitInterval,
                       swingRebuildEvery: configuration.swingRebuildEvery, eventsPerChunk: configuration.eventsPerChunk,
                       shared: configuration.workers.isShared, showProgress: configuration.showProgress)
+            checkpointEvery = configuration.checkpointEvery
         }
     }
 
@@ -71,15 +83,18 @@ public struct JobLoop: Sendable {
         public var emitting = false
         /// The writer still writes an earlier emission.
         public var writerBusy = false
+        /// New events (committed or pending) since the last snapshot.
+        public var uncheckpointedEvents = 0
 
         public init(now: Duration, shutdownRequested: Bool = false, pendingEvents: Int = 0, sourceWantsCommit: Bool = false,
-                    emitting: Bool = false, writerBusy: Bool = false) {
+                    emitting: Bool = false, writerBusy: Bool = false, uncheckpointedEvents: Int = 0) {
             self.now = now
             self.shutdownRequested = shutdownRequested
             self.pendingEvents = pendingEvents
             self.sourceWantsCommit = sourceWantsCommit
             self.emitting = emitting
             self.writerBusy = writerBusy
+            self.uncheckpointedEvents = uncheckpointedEvents
         }
     }
 
@@ -103,6 +118,9 @@ public struct JobLoop: Sendable {
         case commit
         /// Commit, recompute Swing exactly and record the point.
         case rebuildSwing
+        /// Commit, then write a snapshot of the state and make it current (the log it
+        /// covers is deleted).
+        case checkpoint
         /// Start an emission of what changed and compute some of it.
         case beginEmission
         /// Compute and hand over more of the emission under way.
@@ -118,11 +136,11 @@ public struct JobLoop: Sendable {
     }
 
     private enum Step: Sendable, Equatable {
-        case input, peers, chunk, swing, emission, emissionStart, report
+        case input, peers, chunk, swing, checkpoint, emission, emissionStart, report
     }
 
     private enum Closing: Sendable, Equatable {
-        case commit, rebuildSwing, computeLists, finalEmission, finish, done
+        case commit, rebuildSwing, computeLists, finalEmission, checkpoint, finish, done
     }
 
     private enum Phase: Sendable, Equatable {
@@ -144,6 +162,9 @@ public struct JobLoop: Sendable {
     private var nextProgress = Duration.zero
     /// A Swing rebuild was handed out: the next one is scheduled from when it ended.
     private var swingRebuildUnderWay = false
+    private var nextCheckpoint = Duration.zero
+    /// The run is closing because of a shutdown request (no snapshot at the end).
+    private var stoppingOnRequest = false
 
     public init(settings: Settings) {
         self.settings = settings
@@ -167,6 +188,7 @@ public struct JobLoop: Sendable {
             nextEmit = now + settings.emitInterval
             nextSwingRebuild = settings.swingRebuildEvery.map { now + $0 }
             nextProgress = now + settings.progressEvery
+            if case .every(let d) = settings.checkpointEvery { nextCheckpoint = now + d }
             phase = .turn(.input)
             return .openSource
         case .reading:
@@ -174,7 +196,7 @@ public struct JobLoop: Sendable {
         case .followingPeers:
             preconditionFailure("JobLoop: peers' chunks are being applied; report it with peersApplied(allEnded:)")
         case .closing(let closing):
-            return close(closing)
+            return close(closing, observation)
         case .turn(let step):
             return turn(step, observation)
         }
@@ -221,8 +243,9 @@ public struct JobLoop: Sendable {
         switch step {
         case .input:
             if observation.shutdownRequested {
+                stoppingOnRequest = true
                 phase = .closing(.commit)
-                return close(.commit)
+                return close(.commit, observation)
             }
             if inputEnded {
                 phase = .followingPeers(drain: true)
@@ -249,10 +272,17 @@ public struct JobLoop: Sendable {
             if observation.pendingEvents >= settings.eventsPerChunk || observation.sourceWantsCommit { return .commit }
             return turn(.swing, observation)
         case .swing:
-            phase = .turn(.emission)
+            phase = .turn(.checkpoint)
             if streaming, let due = nextSwingRebuild, now >= due, !observation.emitting {
                 swingRebuildUnderWay = true
                 return .rebuildSwing
+            }
+            return turn(.checkpoint, observation)
+        case .checkpoint:
+            phase = .turn(.emission)
+            if settings.takesCheckpoints, !observation.emitting, !observation.writerBusy, checkpointDue(observation) {
+                if case .every(let d) = settings.checkpointEvery { nextCheckpoint = now + d }
+                return .checkpoint
             }
             return turn(.emission, observation)
         case .emission:
@@ -281,7 +311,21 @@ public struct JobLoop: Sendable {
         }
     }
 
-    private mutating func close(_ closing: Closing) -> Action {
+    /// Whether the interval has passed with something new to snapshot (a time interval
+    /// that passed with nothing new starts again).
+    private mutating func checkpointDue(_ observation: Observation) -> Bool {
+        switch settings.checkpointEvery {
+        case .none: return false
+        case .events(let n): return observation.uncheckpointedEvents >= n
+        case .every(let d):
+            guard observation.now >= nextCheckpoint else { return false }
+            if observation.uncheckpointedEvents > 0 { return true }
+            nextCheckpoint = observation.now + d
+            return false
+        }
+    }
+
+    private mutating func close(_ closing: Closing, _ observation: Observation) -> Action {
         switch closing {
         case .commit:
             if settings.mode == .batch || settings.shared {
@@ -297,8 +341,12 @@ public struct JobLoop: Sendable {
             phase = .closing(.finalEmission)
             return .computeLists
         case .finalEmission:
-            phase = .closing(.finish)
+            phase = .closing(.checkpoint)
             return .finalEmission
+        case .checkpoint:
+            phase = .closing(.finish)
+            if settings.takesCheckpoints && !stoppingOnRequest && observation.uncheckpointedEvents > 0 { return .checkpoint }
+            return close(.finish, observation)
         case .finish:
             phase = .closing(.done)
             return .finish

@@ -101,7 +101,8 @@ public final class StreamJob {
             try lease?.check()
             let observation = JobLoop.Observation(
                 now: clock.now - start, shutdownRequested: shutdown.isRequested, pendingEvents: pending.count,
-                sourceWantsCommit: source.wantsCommit, emitting: emitter.isEmitting, writerBusy: writer.isBusy)
+                sourceWantsCommit: source.wantsCommit, emitting: emitter.isEmitting, writerBusy: writer.isBusy,
+                uncheckpointedEvents: meta.eventsCommitted - (meta.snapshot?.events ?? 0) + pending.count)
             switch loop.next(observation) {
             case .restore:
                 do {
@@ -128,6 +129,8 @@ public final class StreamJob {
                 try commit()
             case .rebuildSwing:
                 try rebuildSwing()
+            case .checkpoint:
+                try checkpoint()
             case .beginEmission:
                 try beginEmission(full: false)
                 try advanceEmission(blocking: false)
@@ -246,11 +249,20 @@ public final class StreamJob {
         meta.workers = configuration.workers.count
         filtersUsers = configuration.workers.isShared && !source.readsOwnShare
         if configuration.workers.isShared { return try restoreSharedState() }
+        // The snapshot, if any, holds the state after log chunks 0..<base; the log goes on
+        // from there. Its change marks are what was unemitted when it was taken; an
+        // emission recorded at or after its chunk has written them since.
+        let base = meta.snapshot?.logChunk ?? 0
+        if let snapshot = meta.snapshot {
+            try loadSnapshot(snapshot, of: store.worker)
+            if meta.fullEmittedChunks >= base { model.clearChanges(full: true) }
+            if meta.emittedChunks >= base { model.clearChanges(full: false) }
+        }
         // Swing: replay up to the last rebuild point without increments, rebuild there,
         // then replay the rest with increments, as the original run did. A batch never
         // increments: it rebuilds at the end.
-        if meta.swingRebuildChunk > 0 || configuration.mode == .batch { model.setSwingIncremental(false) }
-        try store.forEachLogChunk(count: meta.logChunks) { chunk, events in
+        if meta.swingRebuildChunk > base || configuration.mode == .batch { model.setSwingIncremental(false) }
+        try store.forEachLogChunk(from: base, count: meta.logChunks) { chunk, events in
             try replay(events)
             model.applyPendingPairs()
             if chunk + 1 == meta.swingRebuildChunk {
@@ -279,10 +291,19 @@ public final class StreamJob {
         if meta.inputEnded { try store.markInputEnded(false) }
         model.setSwingIncremental(false)
         peerChunks = Array(repeating: 0, count: configuration.workers.count)
+        // Worker 0's log may start with a snapshot: the state of the job that ran alone
+        // before (a shared job takes none). Every worker starts from it.
+        let first = store.worker == 0 ? meta : try store.loadMeta(worker: 0)
+        var base = 0
+        if let snapshot = first.snapshot {
+            try loadSnapshot(snapshot, of: 0)
+            base = snapshot.logChunk
+            peerChunks[0] = base
+        }
         let progress = try store.progress(ofWorkers: 0..<configuration.workers.count)
         for worker in 0..<configuration.workers.count {
             if worker == store.worker {
-                try store.forEachLogChunk(count: meta.logChunks) { _, events in
+                try store.forEachLogChunk(from: worker == 0 ? base : 0, count: meta.logChunks) { _, events in
                     try replay(events)
                     model.applyPendingPairs()
                     summary.replayedEvents += events.count
@@ -297,6 +318,38 @@ public final class StreamJob {
         if configuration.resume && source.identity == nil { skipLines = meta.inputLinesCommitted }
         meta.inputLinesCommitted = 0
         try restoreTables()
+    }
+
+    /// Loads a worker's snapshot into the model (a shutdown request stops the read).
+    private func loadSnapshot(_ record: SnapshotRecord, of worker: Int) throws {
+        guard let bytes = try store.loadSnapshot(record, worker: worker, shouldStop: { [shutdown] in shutdown.isRequested }) else {
+            throw RestoreInterrupted()
+        }
+        do {
+            model = try CFModel(snapshot: bytes, parameters: configuration.parameters, partitioning: model.partitioning)
+        } catch {
+            throw RuntimeError("namespace '\(store.keys.namespace)': \(error)")
+        }
+        summary.restoredSnapshotBytes = bytes.count
+        summary.restoredSnapshotEvents = record.events
+    }
+
+    /// Commits what is pending, then writes a snapshot of the model and makes it current
+    /// (the log it covers is deleted). Nothing happens when nothing was logged since the
+    /// last one. Reading waits meanwhile: the time is reported (``RunSummary/checkpointSeconds``).
+    private func checkpoint() throws {
+        try commit()
+        guard model.supportsSnapshots, meta.logChunks > (meta.snapshot?.logChunk ?? 0) else { return }
+        let started = clock.now
+        model.applyPendingPairs()
+        let bytes = model.snapshot()
+        try store.writeSnapshot(bytes, meta: &meta, nowMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        let took = clock.now - started
+        summary.checkpoints += 1
+        summary.checkpointSeconds += took.seconds
+        summary.checkpointBytes = bytes.count
+        metrics.checkpointSeconds.record(took)
+        metrics.snapshotBytes.set(Int64(bytes.count))
     }
 
     /// Applies logged events to the model. During the restore, a shutdown request stops it

@@ -36,6 +36,29 @@ public struct StateMeta: Sendable, Equatable {
     /// Commits so far (field `commits`): a writer whose lease lapsed may take it back only
     /// while this has not moved (see ``StateStore/Fence``).
     public var commits: Int = 0
+    /// The current snapshot (fields `snapshot_*`; nil when the state is the log alone):
+    /// the state after log chunks `0..<logChunk`, whose log fields are deleted.
+    public var snapshot: SnapshotRecord?
+    /// A snapshot id whose chunks were being written when the writer stopped (field
+    /// `snapshot_writing`): its chunks are garbage once a newer one is current.
+    public var snapshotWriting: Int?
+}
+
+/// Where a worker's current snapshot is and what it covers (see ``StateStore/writeSnapshot(_:meta:)``).
+public struct SnapshotRecord: Sendable, Equatable {
+    /// Increases with every snapshot of the worker; names its chunk keys.
+    public var id: Int
+    /// Chunks of ``StateStore/snapshotChunkBytes`` bytes (the last one shorter).
+    public var chunks: Int
+    public var bytes: Int
+    /// ``SnapshotChecksum`` of the bytes.
+    public var checksum: UInt64
+    /// The log chunks the snapshot holds (`0..<logChunk`); the log from there replays on top.
+    public var logChunk: Int
+    /// The meta's `events_committed` when it was taken.
+    public var events: Int
+    /// When it was made current, Unix milliseconds.
+    public var atMillis: Int64
 }
 
 /// The durable home of a namespace in the KV store: the event log that rebuilds the
@@ -158,6 +181,15 @@ public final class StateStore {
         meta.inputEnded = fields["input_ended"] == "1"
         meta.workers = fields["workers"].flatMap { Int($0) }
         meta.commits = fields["commits"].flatMap { Int($0) } ?? 0
+        if let id = fields["snapshot"].flatMap({ Int($0) }) {
+            meta.snapshot = SnapshotRecord(id: id, chunks: fields["snapshot_chunks"].flatMap { Int($0) } ?? 0,
+                                           bytes: fields["snapshot_bytes"].flatMap { Int($0) } ?? 0,
+                                           checksum: fields["snapshot_checksum"].flatMap { UInt64($0) } ?? 0,
+                                           logChunk: fields["snapshot_log_chunk"].flatMap { Int($0) } ?? 0,
+                                           events: fields["snapshot_events"].flatMap { Int($0) } ?? 0,
+                                           atMillis: fields["snapshot_at_ms"].flatMap { Int64($0) } ?? 0)
+        }
+        meta.snapshotWriting = fields["snapshot_writing"].flatMap { Int($0) }
         for (field, value) in fields where field.hasPrefix("source:") {
             meta.sourcePositions[String(field.dropFirst("source:".count))] = value
         }
