@@ -139,7 +139,7 @@ struct Reset: ParsableCommand {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show who writes the namespace (each worker's writer lease) and how far its state has come.",
-        discussion: "One line per worker that has a lease or a state: holder (pid, host, start), when the lease lapses unless renewed, committed log chunks and events, emitted chunks. Exit 0 either way.")
+        discussion: "One line per worker that has a lease or a state: holder (pid, host, start), when the lease lapses unless renewed, committed log chunks and events, emitted chunks, and the current snapshot (its size, the events it holds, when it was taken; a restart loads it and replays the log after it). Exit 0 either way.")
     @OptionGroup var kv: KVOptions
     func run() throws {
         try reportingErrors {
@@ -158,7 +158,7 @@ struct Status: ParsableCommand {
                 print("namespace '\(kv.namespaceName)': no state and no writer")
                 return
             }
-            print("worker\twriter\tlease lapses in\tlog chunks\tevents committed\temitted chunks")
+            print("worker\twriter\tlease lapses in\tlog chunks\tevents committed\temitted chunks\tsnapshot")
             for worker in workers.sorted() {
                 let meta = try store.loadMeta(worker: worker)
                 var writer = "none", lapses = "-"
@@ -167,7 +167,12 @@ struct Status: ParsableCommand {
                     if lease.holder?.isGoneFromThisHost == true { writer += " (no longer running)" }
                     lapses = lease.lapsesInMillis >= 0 ? String(format: "%.1f s", Double(lease.lapsesInMillis) / 1000) : "never"
                 }
-                print("\(worker)\t\(writer)\t\(lapses)\t\(meta.logChunks)\t\(meta.eventsCommitted)\t\(meta.emittedChunks)")
+                var snapshot = "none"
+                if let s = meta.snapshot {
+                    let taken = Date(timeIntervalSince1970: Double(s.atMillis) / 1000).formatted(.iso8601)
+                    snapshot = String(format: "%.1f MiB, ", Double(s.bytes) / 1_048_576) + "\(s.events) events, taken \(taken); \(meta.logChunks - s.logChunk) log chunks after it"
+                }
+                print("\(worker)\t\(writer)\t\(lapses)\t\(meta.logChunks)\t\(meta.eventsCommitted)\t\(meta.emittedChunks)\t\(snapshot)")
             }
         }
     }
