@@ -123,6 +123,35 @@ func expectEqualLists(_ expected: [String: BruteForce.List], _ actual: [String: 
 }
 
 @Suite struct PrimitiveTests {
+    /// Increments and decrements in any order leave the row holding exactly the keys with
+    /// a positive count (deletion keeps every probe run intact), and a row emptied and
+    /// shrunk stays correct.
+    @Test func countRowDecrementMatchesDictionary() {
+        var row = CountRow()
+        var reference: [UInt32: UInt32] = [:]
+        var x: UInt32 = 777
+        for step in 0..<60_000 {
+            x = x &* 1_103_515_245 &+ 12345
+            let key = (x >> 8) % (step < 40_000 ? 2000 : 300)
+            if (x >> 4) % 3 == 0 || step >= 40_000, let c = reference[key] {
+                row.decrement(key)
+                reference[key] = c == 1 ? nil : c - 1
+            } else if step < 40_000 {
+                row.increment(key)
+                reference[key, default: 0] += 1
+            }
+        }
+        #expect(row.count == reference.count)
+        var seen: [UInt32: UInt32] = [:]
+        row.forEach { k, v in seen[k] = v }
+        #expect(seen == reference)
+        for key in 0..<2000 as Range<UInt32> { #expect(row.value(of: key) == reference[key] ?? 0) }
+        for (key, c) in reference { for _ in 0..<c { row.decrement(key) } }
+        #expect(row.count == 0)
+        row.increment(5)
+        #expect(row.value(of: 5) == 1)
+    }
+
     @Test func countRowMatchesDictionary() {
         var row = CountRow()
         var reference: [UInt32: UInt32] = [:]

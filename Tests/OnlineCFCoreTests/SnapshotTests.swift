@@ -74,6 +74,16 @@ import OnlineCFTestSupport
         try check(p, events, split: 2_500, before: partitions.0, after: partitions.1, rebuild: true)
     }
 
+    /// A TTL alone: the removable binary counters (baskets with gaps) continue exactly.
+    @Test func binaryModelWithTTLContinuesExactly() throws {
+        var events = TestEvents.random(count: 4_000, users: 150, items: 200, authors: 20, seed: 13)
+        for n in events.indices { events[n].timestampMillis = Int64(n) * 30_000 }
+        var p = ModelParameters(algorithms: [.itemcfCooccurrence, .itemcfCosine, .u2uCosine, .swing], itemHistory: 6, userHistory: 4, k: 10)
+        p.ttlMillis = 3 * 3_600_000
+        let model = try check(p, events, split: 2_200, before: 3, after: 2)
+        #expect(model.expiredUsers > 0 && model.expiredItems > 0 && model.itemCF?.removable == true)
+    }
+
     @Test func weightedDecayedModelWithTTLAndGuardsContinuesExactly() throws {
         let actions = ["click", "like", "share", "dislike"]
         var events = TestEvents.random(count: 4_000, users: 150, items: 200, authors: 20, seed: 8)

@@ -15,6 +15,15 @@ import Dispatch
 /// fewer than `H + 1` distinct entities apart. The caller guarantees each pair is new
 /// (deduplication belongs to the model, which sees all counters).
 ///
+/// Removable counters (TTL expiry, ``init(window:partitions:removable:)``) also take pairs
+/// out: ``remove(basket:entity:)`` subtracts exactly what the pair added (its degree and
+/// its count with every entity it is paired with), and ``removeBasket(_:)`` does so for a
+/// whole basket. Pairing is then by position in the basket's arrival order, as in
+/// ``WeightedCooccurrenceCounter``: a new entity pairs with the last `window` positions,
+/// and a removed pair leaves a gap that is not re-paired across (it arrives at the end
+/// if added again). With every value 1, the weighted counter's counts, and so its lists,
+/// are exactly these; this one holds them as integers, in less than half the memory.
+///
 /// Partitions (``ModelPartitioning``): with one, rows change as each pair is added. With
 /// several, each entity's row belongs to the partition its caller names; adding a pair
 /// updates degrees, windows and change marks at once but only queues the row increments,
@@ -27,6 +36,8 @@ public struct CooccurrenceCounter: Sendable {
     public let window: Int
     /// Partitions the rows are divided into (1: rows change at once).
     public let partitions: Int
+    /// Whether pairs can be removed (the counter then keeps every basket's live entities).
+    public let removable: Bool
     /// Each entity's partition.
     private var owner: [UInt8] = []
     /// Queued row increments of each partition: `row << 32 | neighbour`.
@@ -38,16 +49,21 @@ public struct CooccurrenceCounter: Sendable {
     public private(set) var degrees: [UInt32] = []
     /// `rows[e]`: neighbour → co-occurrence count.
     public private(set) var rows: [CountRow] = []
-    private var recent: [[UInt32]] = []
+    /// Each basket's entities in arrival order: its last `window` (all when 0); when
+    /// removable, all of its live ones, with ``gap`` where a removed one was (window > 0).
+    private var arrivals: [[UInt32]] = []
+    /// A removed entity's position in a removable counter's basket.
+    static let gap = UInt32.max
     /// What changed since the last ``clearChanges(full:)``.
     public private(set) var changes = CooccurrenceChanges()
     /// Total pair increments applied (each unordered pair counted once).
     public private(set) var pairUpdates: Int = 0
 
-    public init(window: Int, partitions: Int = 1) {
+    public init(window: Int, partitions: Int = 1, removable: Bool = false) {
         precondition(window >= 0 && partitions >= 1)
         self.window = window
         self.partitions = partitions
+        self.removable = removable
         self.pending = Array(repeating: [], count: partitions > 1 ? partitions : 0)
     }
 
@@ -71,36 +87,117 @@ public struct CooccurrenceCounter: Sendable {
             rows.append(contentsOf: repeatElement(CountRow(), count: e + 1 - rows.count))
             if partitions > 1 { owner.append(contentsOf: repeatElement(0, count: e + 1 - owner.count)) }
         }
-        if b >= recent.count { recent.append(contentsOf: repeatElement([], count: b + 1 - recent.count)) }
+        if b >= arrivals.count { arrivals.append(contentsOf: repeatElement([], count: b + 1 - arrivals.count)) }
         degrees[e] += 1
         changes.degree(entity)
-        let others = recent[b]
-        if !others.isEmpty {
-            changes.row(entity)
+        if partitions > 1 { owner[e] = UInt8(partition) }
+        let basket = arrivals[b]
+        var paired = 0
+        for o in basket[(window > 0 ? max(0, basket.count - window) : 0)...] where o != Self.gap {
             if partitions == 1 {
-                for o in others {
-                    rows[e].increment(o)
-                    rows[Int(o)].increment(entity)
-                    changes.row(o)
-                }
+                rows[e].increment(o)
+                rows[Int(o)].increment(entity)
             } else {
-                owner[e] = UInt8(partition)
-                for o in others {
-                    pending[partition].append(UInt64(entity) << 32 | UInt64(o))
-                    pending[Int(owner[Int(o)])].append(UInt64(o) << 32 | UInt64(entity))
-                    changes.row(o)
-                }
-                pendingCount += 2 * others.count
+                pending[partition].append(UInt64(entity) << 32 | UInt64(o))
+                pending[Int(owner[Int(o)])].append(UInt64(o) << 32 | UInt64(entity))
             }
-            pairUpdates += others.count
-        } else if partitions > 1 {
-            owner[e] = UInt8(partition)
+            changes.row(o)
+            paired += 1
         }
-        if window > 0 && others.count >= window {
-            recent[b].removeFirst(others.count - window + 1)
+        if paired > 0 {
+            changes.row(entity)
+            pendingCount += partitions > 1 ? 2 * paired : 0
+            pairUpdates += paired
         }
-        recent[b].append(entity)
+        if !removable && window > 0 && basket.count >= window {
+            arrivals[b].removeFirst(basket.count - window + 1)
+        }
+        arrivals[b].append(entity)
         if pendingCount >= Self.pendingLimit { applyPending() }
+    }
+
+    /// Removes the pair (basket, entity) of a removable counter if present: the entity's
+    /// degree and its count with every entity it is paired with in the basket go down by
+    /// one (counts reaching 0 leave the rows), marked as changes.
+    public mutating func remove(basket: UInt32, entity: UInt32) {
+        precondition(removable, "remove on a counter that is not removable")
+        let b = Int(basket), e = Int(entity)
+        guard b < arrivals.count, let p = arrivals[b].lastIndex(of: entity) else { return }
+        applyPending()
+        degrees[e] -= 1
+        changes.degree(entity)
+        let count = arrivals[b].count
+        let lower = window > 0 ? max(0, p - window) : 0
+        let upper = window > 0 ? min(count - 1, p + window) : count - 1
+        var paired = 0
+        for q in lower...upper where q != p {
+            let o = arrivals[b][q]
+            if o == Self.gap { continue }
+            rows[e].decrement(o)
+            rows[Int(o)].decrement(entity)
+            changes.row(o)
+            paired += 1
+        }
+        if paired > 0 { changes.row(entity); pairUpdates += paired }
+        if window == 0 {
+            // Positions do not matter: the last entity takes the freed place.
+            arrivals[b][p] = arrivals[b][count - 1]
+            arrivals[b].removeLast()
+        } else {
+            arrivals[b][p] = Self.gap
+            compactGaps(of: b)
+        }
+    }
+
+    /// Removes every pair of a removable counter's basket and frees it (an entity added
+    /// afterwards starts at position 0).
+    public mutating func removeBasket(_ basket: UInt32) {
+        precondition(removable, "removeBasket on a counter that is not removable")
+        let b = Int(basket)
+        guard b < arrivals.count, !arrivals[b].isEmpty else { return }
+        applyPending()
+        let members = arrivals[b]
+        // From the last entity back, each pairs only with those still before it.
+        for p in members.indices.reversed() where members[p] != Self.gap {
+            let e = members[p]
+            degrees[Int(e)] -= 1
+            changes.degree(e)
+            var paired = 0
+            for q in (window > 0 ? max(0, p - window) : 0)..<p where members[q] != Self.gap {
+                let o = members[q]
+                rows[Int(e)].decrement(o)
+                rows[Int(o)].decrement(e)
+                changes.row(o)
+                paired += 1
+            }
+            if paired > 0 { changes.row(e); pairUpdates += paired }
+        }
+        arrivals[b] = []
+    }
+
+    /// Shortens a basket's gaps once they are most of it, without changing any pairing:
+    /// leading gaps go, and a run of more than `window` gaps keeps `window` of them (no
+    /// pair spans it either way).
+    private mutating func compactGaps(of b: Int) {
+        let members = arrivals[b]
+        var gaps = 0
+        for o in members where o == Self.gap { gaps += 1 }
+        guard gaps * 2 > members.count else { return }
+        var kept: [UInt32] = []
+        kept.reserveCapacity(members.count - gaps + window)
+        var run = 0
+        for o in members {
+            if o == Self.gap {
+                run += 1
+                if !kept.isEmpty && run <= window { kept.append(o) }
+            } else {
+                run = 0
+                kept.append(o)
+            }
+        }
+        // A trailing run longer than `window` already keeps just `window` gaps; an
+        // all-gap basket ends empty.
+        arrivals[b] = kept
     }
 
     /// Applies the queued row increments, each partition's on its own thread (each thread
@@ -162,9 +259,10 @@ extension CooccurrenceCounter {
     public func encode(to encoder: inout SnapshotEncoder) {
         precondition(!hasPending, "snapshot of a co-occurrence counter with increments pending")
         encoder.write(int: window)
+        encoder.write(bool: removable)
         encoder.write(array: degrees)
         encoder.write(parts: rows)
-        encoder.write(arrays: recent)
+        encoder.write(arrays: arrivals)
         encoder.write(part: changes)
         encoder.write(int: pairUpdates)
     }
@@ -174,10 +272,11 @@ extension CooccurrenceCounter {
     public init(from decoder: inout SnapshotDecoder, partitions: Int, owner: (UInt32) -> UInt8) throws(SnapshotError) {
         let window = try decoder.readInt()
         guard window >= 0 else { throw SnapshotError("a co-occurrence window of \(window) in the snapshot: it is damaged") }
-        self.init(window: window, partitions: partitions)
+        let removable = try decoder.readBool()
+        self.init(window: window, partitions: partitions, removable: removable)
         degrees = try decoder.readArray()
         rows = try decoder.readParts()
-        recent = try decoder.readArrays()
+        arrivals = try decoder.readArrays()
         changes = try decoder.readPart()
         pairUpdates = try decoder.readInt()
         guard rows.count == degrees.count else { throw SnapshotError("a co-occurrence counter of the snapshot has \(rows.count) rows for \(degrees.count) entities: it is damaged") }

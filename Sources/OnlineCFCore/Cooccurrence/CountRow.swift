@@ -67,9 +67,55 @@ public struct CountRow: Sendable {
         }
     }
 
+    /// Subtracts 1 from the count of `key`, which must be present; a count reaching 0
+    /// leaves the row (backward-shift deletion, no tombstones), and a row left at under
+    /// a quarter of its table shrinks, so memory follows the neighbours it holds.
+    public mutating func decrement(_ key: UInt32) {
+        let tag = UInt64(key) &+ 1
+        let capacity = slots.count
+        precondition(capacity > 0, "decrement of a key absent from the row")
+        var i = CountRow.home(key, capacity: capacity)
+        slots.withUnsafeMutableBufferPointer { s in
+            while s[i] >> 32 != tag {
+                precondition(s[i] != 0, "decrement of a key absent from the row")
+                i += 1
+                if i == capacity { i = 0 }
+            }
+            if UInt32(truncatingIfNeeded: s[i]) > 1 {
+                s[i] -= 1
+                return
+            }
+            // Remove slot i: pull later entries of the probe run back into the hole unless
+            // their home lies cyclically in (hole, j].
+            var hole = i, j = i
+            while true {
+                j += 1
+                if j == capacity { j = 0 }
+                let slot = s[j]
+                if slot == 0 { break }
+                let h = CountRow.home(UInt32(truncatingIfNeeded: (slot >> 32) &- 1), capacity: capacity)
+                let staysPut = hole <= j ? (hole < h && h <= j) : (h > hole || h <= j)
+                if !staysPut {
+                    s[hole] = slot
+                    hole = j
+                }
+            }
+            s[hole] = 0
+            count -= 1
+        }
+        if count == 0 {
+            slots = []
+        } else if slots.count > 16 && count * 4 < slots.count {
+            resize(to: count * 2)
+        }
+    }
+
     private mutating func grow() {
+        resize(to: Swift.max(4, slots.count + slots.count / 2))
+    }
+
+    private mutating func resize(to capacity: Int) {
         let old = slots
-        let capacity = Swift.max(4, old.count + old.count / 2)
         slots = [UInt64](repeating: 0, count: capacity)
         slots.withUnsafeMutableBufferPointer { s in
             for slot in old where slot != 0 {

@@ -20,7 +20,8 @@
 /// applied event (so replaying the logged events reproduces it). Before an event that
 /// moves it to `T` is applied, every user and item whose latest applied event is older
 /// than `T − ttl` expires: each of its (user, item) pairs is removed from ItemCF and u2u
-/// (weighted counters, which take a pair's contribution out exactly), from Swing's
+/// (their counters take a pair's contribution out exactly: removable binary counters, or
+/// weighted ones with action weights or decay), from Swing's
 /// interaction sets (an expired item also leaves every Swing row; an expired user's
 /// terms leave streamed Swing scores at the next exact rebuild) and from the recent
 /// items of recall. An id that comes back starts from scratch. a2a (authors) is not
@@ -110,12 +111,12 @@ public struct CFModel: Sendable {
         if algos.contains(.swing) { swing = StreamingSwing(parameters: parameters.swing) }
         if let r = parameters.recall { recent = RecentInteractions(capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis) }
         guard self.evaluation == .incremental else { return }
-        let weighted = parameters.isWeighted
+        let weighted = parameters.isWeighted, removable = parameters.ttlMillis != nil
         if algos.contains(where: { $0.kind == .i2i && $0 != .swing }) {
-            if weighted { weightedItemCF = WeightedCooccurrenceCounter(window: parameters.itemHistory) } else { itemCF = CooccurrenceCounter(window: parameters.itemHistory, partitions: partitioning.count) }
+            if weighted { weightedItemCF = WeightedCooccurrenceCounter(window: parameters.itemHistory) } else { itemCF = CooccurrenceCounter(window: parameters.itemHistory, partitions: partitioning.count, removable: removable) }
         }
         if algos.contains(.u2uCosine) {
-            if weighted { weightedU2U = WeightedCooccurrenceCounter(window: parameters.userHistory) } else { u2u = CooccurrenceCounter(window: parameters.userHistory, partitions: partitioning.count) }
+            if weighted { weightedU2U = WeightedCooccurrenceCounter(window: parameters.userHistory) } else { u2u = CooccurrenceCounter(window: parameters.userHistory, partitions: partitioning.count, removable: removable) }
         }
         if maintainsA2A { a2a = CooccurrenceCounter(window: parameters.authorHistory, partitions: partitioning.count) }
     }
@@ -193,7 +194,7 @@ public struct CFModel: Sendable {
         }
         let pair = UInt64(u) << 32 | UInt64(i)
         var changed = false
-        if let limit = parameters.hotUserLimit, recent != nil || parameters.isWeighted || !seenUserItem.contains(pair) {
+        if let limit = parameters.hotUserLimit, recent != nil || parameters.isWeighted || parameters.ttlMillis != nil || !seenUserItem.contains(pair) {
             // Only events that change the state count (those are the ones the log holds,
             // so a replay counts the same).
             let window = (event.timestampMillis ?? watermarkMillis) / parameters.hotUserWindowMillis
@@ -306,8 +307,10 @@ public struct CFModel: Sendable {
             livePairs.remove(user: u, item: i)
             forgetPair(UInt64(u) << 32 | UInt64(i))
             weightedU2U?.remove(basket: i, entity: u)
+            u2u?.remove(basket: i, entity: u)
         }
         weightedItemCF?.removeBasket(u)
+        itemCF?.removeBasket(u)
         weightedU2U?.clearEntity(u)
         swing?.removeUser(u)
         recent?.removeUser(u)
@@ -319,10 +322,12 @@ public struct CFModel: Sendable {
             livePairs.remove(user: u, item: i)
             forgetPair(UInt64(u) << 32 | UInt64(i))
             weightedItemCF?.remove(basket: u, entity: i)
+            itemCF?.remove(basket: u, entity: i)
             recent?.removeItem(i, of: u)
         }
         weightedItemCF?.clearEntity(i)
         weightedU2U?.removeBasket(i)
+        u2u?.removeBasket(i)
         swing?.removeItem(i)
     }
 

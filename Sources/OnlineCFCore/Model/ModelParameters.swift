@@ -38,9 +38,9 @@ public struct ModelParameters: Sendable, Hashable {
     public var ttlMillis: Int64?
 
     /// Whether ItemCF and u2u use weighted (and possibly decayed) co-occurrence: with
-    /// action weights, decay, or a TTL (removing an expired id's pairs needs the weighted
-    /// counter's per-basket pairs; with weight 1 per action it equals the binary counter).
-    public var isWeighted: Bool { actionWeights != nil || decayHalfLifeMillis != nil || ttlMillis != nil }
+    /// action weights or decay. (A TTL alone keeps binary counts, in counters that can
+    /// take an expired id's pairs out.)
+    public var isWeighted: Bool { actionWeights != nil || decayHalfLifeMillis != nil }
 
     public static let defaultItemHistory = 50
     public static let defaultUserHistory = 10
