@@ -107,6 +107,52 @@ import OnlineCFTestSupport
         #expect(model.hotUserEvents > 0 && model.eventsBeforeAdmission > 0)
     }
 
+    /// Streamed, a snapshot leaves the encoder in chunks of exactly the chunk size (the
+    /// last shorter) that join into the in-memory bytes, with the same checksum chunk by
+    /// chunk; a streamed decoder fed chunks of any size reads the same model back, and a
+    /// source that throws stops the read.
+    @Test func streamedSnapshotsEqualTheInMemoryOnes() throws {
+        let events = TestEvents.random(count: 3_000, users: 120, items: 150, authors: 10, seed: 4)
+        var p = ModelParameters(algorithms: [.itemcfCosine, .u2uCosine, .swing, .a2aCosine], itemHistory: 10, k: 10)
+        p.ttlMillis = nil
+        var m = CFModel(parameters: p)
+        for e in events { m.apply(e) }
+        let bytes = m.snapshot()
+        for chunkSize in [8, 1_000, 65_536, bytes.count, bytes.count + 8] {
+            var chunks: [[UInt8]] = []
+            var checksum = SnapshotChecksum()
+            var encoder = SnapshotEncoder(chunkSize: chunkSize) { chunk in
+                chunks.append(Array(chunk))
+                checksum.update(chunk)
+            }
+            m.snapshot(into: &encoder)
+            encoder.finish()
+            #expect(encoder.count == bytes.count)
+            #expect(chunks.dropLast().allSatisfy { $0.count == chunkSize } && chunks.last!.count <= chunkSize)
+            #expect(Array(chunks.joined()) == bytes)
+            #expect(checksum.value == SnapshotChecksum.of(bytes))
+        }
+        for size in [1, 7, 4_096, bytes.count] {
+            var next = 0
+            var decoder = SnapshotDecoder(totalBytes: bytes.count) { () throws(SnapshotError) -> [UInt8]? in
+                guard next < bytes.count else { return nil }
+                defer { next += size }
+                return Array(bytes[next..<min(bytes.count, next + size)])
+            }
+            let restored = try CFModel(reading: &decoder, parameters: p)
+            #expect(decoder.isAtEnd && restored.pairCount == m.pairCount)
+            Self.expectSameLists(restored, m, "chunks of \(size)")
+        }
+        var served = 0
+        var stopping = SnapshotDecoder(totalBytes: bytes.count) { () throws(SnapshotError) -> [UInt8]? in
+            served += 1
+            if served > 3 { throw SnapshotError("stopped") }
+            return Array(bytes[((served - 1) * 100)..<(served * 100)])
+        }
+        #expect(throws: SnapshotError.self) { try CFModel(reading: &stopping, parameters: p) }
+        #expect(served == 4)
+    }
+
     @Test func damagedSnapshotsOtherVersionsAndOtherParametersAreRefused() throws {
         let events = TestEvents.random(count: 500, users: 40, items: 50, authors: 5, seed: 2)
         let p = ModelParameters(algorithms: [.itemcfCosine, .swing], k: 10)

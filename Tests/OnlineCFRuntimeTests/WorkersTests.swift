@@ -41,7 +41,7 @@ import OnlineCFTestSupport
     @Test func twoWorkersOnAFileEqualOneWorker() throws {
         let redis = try TestRedis()
         let path = redis.directory + "/events.jsonl"
-        FileManager.default.createFile(atPath: path, contents: Data(try generatedEvents(8_000, users: 300, items: 500, seed: 5)))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(try generatedEvents(8_000, users: 300, items: 500, seed: 5)))
         let options = ["--redis", redis.url, "--user-history", "0", "--no-progress"]
         try onlinecf(["batch", path, "--namespace", "one"] + options)
         let worker = { (i: Int) in
@@ -74,7 +74,7 @@ import OnlineCFTestSupport
         let lines = try generatedEvents(8_000, users: 300, items: 500, seed: 6).split(separator: 0x0A)
         let whole = redis.directory + "/whole.jsonl", first = redis.directory + "/first.jsonl", second = redis.directory + "/second.jsonl"
         for (path, part) in [(whole, lines[...]), (first, lines[..<4_000]), (second, lines[4_000...])] {
-            FileManager.default.createFile(atPath: path, contents: Data(part.joined(separator: [0x0A]) + [0x0A]))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(part.joined(separator: [0x0A]) + [0x0A]))
         }
         let options = ["--redis", redis.url, "--algos", "cooccurrence", "--user-history", "0", "--no-progress"]
         try onlinecf(["batch", whole, "--namespace", "one"] + options)
@@ -144,7 +144,7 @@ import OnlineCFTestSupport
     @Test func aWorkerKilledAndRestartedStillEqualsOneWorker() throws {
         let redis = try TestRedis()
         let path = redis.directory + "/events.jsonl"
-        FileManager.default.createFile(atPath: path, contents: Data(try generatedEvents(60_000, users: 800, items: 1_200, seed: 9)))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(try generatedEvents(60_000, users: 800, items: 1_200, seed: 9)))
         let options = ["--redis", redis.url, "--algos", "cooccurrence", "--user-history", "0", "--no-progress"]
         try onlinecf(["batch", path, "--namespace", "one"] + options)
         let worker = { (i: Int) in

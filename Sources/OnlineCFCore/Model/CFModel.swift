@@ -649,9 +649,18 @@ extension CFModel {
     /// as this one under every later event, for any partition count. Row increments must
     /// not be pending (``applyPendingPairs()``).
     public func snapshot() -> [UInt8] {
+        var e = SnapshotEncoder()
+        snapshot(into: &e)
+        return e.bytes
+    }
+
+    /// Writes ``snapshot()``'s bytes to an encoder: streamed
+    /// (``SnapshotEncoder/init(chunkSize:sink:)``), they leave as they are written, so a
+    /// snapshot needs about one chunk of memory beyond the model. Call
+    /// ``SnapshotEncoder/finish()`` after it.
+    public func snapshot(into e: inout SnapshotEncoder) {
         precondition(supportsSnapshots, "snapshot of a model under deferred evaluation")
         precondition(!hasPendingPairs, "snapshot with row increments pending")
-        var e = SnapshotEncoder()
         e.write(array: Self.snapshotMagic)
         e.write(value: Self.snapshotFormatVersion)
         e.write(string: parameters.stateFingerprint)
@@ -677,7 +686,6 @@ extension CFModel {
         e.write(value: ttlClockMillis); e.write(part: idle); e.write(part: livePairs)
         e.write(int: expiredUsers); e.write(int: expiredItems)
         e.write(value: Self.snapshotEnd)
-        return e.bytes
     }
 
     /// The state fingerprint a snapshot was taken under (``ModelParameters/stateFingerprint``)
@@ -694,6 +702,13 @@ extension CFModel {
     /// of another format version, or taken under other parameters.
     public init(snapshot bytes: [UInt8], parameters: ModelParameters, partitioning: ModelPartitioning = .single) throws(SnapshotError) {
         var d = SnapshotDecoder(bytes: bytes)
+        try self.init(reading: &d, parameters: parameters, partitioning: partitioning)
+    }
+
+    /// As ``init(snapshot:parameters:partitioning:)``, reading from a decoder: streamed
+    /// (``SnapshotDecoder/init(totalBytes:source:)``), the snapshot is read chunk by chunk
+    /// as the model is built, and the source may stop the read by throwing.
+    public init(reading d: inout SnapshotDecoder, parameters: ModelParameters, partitioning: ModelPartitioning = .single) throws(SnapshotError) {
         guard let magic = try? d.readArray(of: UInt8.self), magic == Self.snapshotMagic else {
             throw SnapshotError("the bytes are not an OnlineCF snapshot (no snapshot header)")
         }

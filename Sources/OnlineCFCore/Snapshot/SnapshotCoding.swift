@@ -16,39 +16,86 @@ public protocol SnapshotCodable {
 /// order (little-endian on every platform OnlineCF builds for), arrays as a 64-bit count
 /// then their elements' bytes, strings as their UTF-8 length then bytes.
 ///
+/// In memory (``init(reservingCapacity:)``) the string collects in ``bytes``. Streamed
+/// (``init(chunkSize:sink:)``) it is handed to the sink in chunks of exactly `chunkSize`
+/// bytes as it is written, the last one shorter at ``finish()``: the encoder never holds
+/// more than one chunk, so a snapshot costs no second copy of the model.
+///
 /// The layout is the snapshot format: changing what a part writes, or its order, is a
 /// new ``CFModel/snapshotFormatVersion``.
-public struct SnapshotEncoder: Sendable {
+public struct SnapshotEncoder {
+    /// What is written and not yet handed to a sink.
     public private(set) var bytes: [UInt8] = []
+    /// Bytes written so far (handed to the sink or not).
+    public var count: Int { handed + bytes.count }
+    private var handed = 0
+    private let chunkSize: Int
+    private let sink: ((ArraySlice<UInt8>) -> Void)?
 
-    public init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
-
-    public mutating func write<T: BitwiseCopyable>(value: T) {
-        withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+    public init(reservingCapacity capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+        chunkSize = .max
+        sink = nil
     }
 
-    public mutating func write(bool: Bool) { bytes.append(bool ? 1 : 0) }
+    /// A streamed encoder: `sink` receives every `chunkSize` bytes as soon as they are
+    /// written, in order; call ``finish()`` for the rest.
+    public init(chunkSize: Int, sink: @escaping (ArraySlice<UInt8>) -> Void) {
+        precondition(chunkSize > 0)
+        self.chunkSize = chunkSize
+        self.sink = sink
+        bytes.reserveCapacity(chunkSize)
+    }
+
+    /// Hands what is left (possibly nothing) to a streamed encoder's sink.
+    public mutating func finish() {
+        guard let sink else { return }
+        sink(bytes[...])
+        handed += bytes.count
+        bytes.removeAll(keepingCapacity: false)
+    }
+
+    private mutating func append(_ raw: UnsafeRawBufferPointer) {
+        guard let sink else { bytes.append(contentsOf: raw); return }
+        var from = 0
+        while from < raw.count {
+            let n = Swift.min(raw.count - from, chunkSize - bytes.count)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[from..<(from + n)]))
+            from += n
+            if bytes.count == chunkSize {
+                sink(bytes[...])
+                handed += chunkSize
+                bytes.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    public mutating func write<T: BitwiseCopyable>(value: T) {
+        withUnsafeBytes(of: value) { append($0) }
+    }
+
+    public mutating func write(bool: Bool) { write(value: UInt8(bool ? 1 : 0)) }
 
     public mutating func write(int: Int) { write(value: Int64(int)) }
 
     /// The elements' bytes in one copy.
     public mutating func write<T: BitwiseCopyable>(array: [T]) {
         write(int: array.count)
-        array.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        array.withUnsafeBytes { append($0) }
     }
 
     /// The lengths first, then every element of every array.
     public mutating func write<T: BitwiseCopyable>(arrays: [[T]]) {
         write(int: arrays.count)
         for a in arrays { write(value: UInt32(a.count)) }
-        for a in arrays { a.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+        for a in arrays { a.withUnsafeBytes { append($0) } }
     }
 
     public mutating func write(string: String) {
         var s = string
         s.withUTF8 { utf8 in
             write(int: utf8.count)
-            bytes.append(contentsOf: utf8)
+            append(UnsafeRawBufferPointer(utf8))
         }
     }
 
@@ -72,36 +119,72 @@ public struct SnapshotEncoder: Sendable {
 
 /// Reads what a ``SnapshotEncoder`` wrote, in the same order. Every read is bounds-checked:
 /// a truncated or damaged snapshot throws ``SnapshotError`` instead of trapping.
+///
+/// From memory (``init(bytes:)``) or streamed (``init(totalBytes:source:)``): the source
+/// is asked for the next chunk only when a read needs it, so the decoder holds about one
+/// chunk beyond the value being read, and the source may stop the read by throwing.
 public struct SnapshotDecoder {
-    private let bytes: [UInt8]
-    public private(set) var offset: Int
+    private var buffer: [UInt8]
+    /// The read position in `buffer`; `dropped` bytes before the buffer are read.
+    private var at = 0
+    private var dropped = 0
+    private let total: Int
+    private let source: (() throws(SnapshotError) -> [UInt8]?)?
 
     public init(bytes: [UInt8], offset: Int = 0) {
-        self.bytes = bytes
-        self.offset = offset
+        buffer = bytes
+        at = offset
+        total = bytes.count
+        source = nil
     }
 
-    public var isAtEnd: Bool { offset == bytes.count }
+    /// A streamed decoder over `totalBytes` bytes, which `source` gives chunk by chunk
+    /// (nil: no more).
+    public init(totalBytes: Int, source: @escaping () throws(SnapshotError) -> [UInt8]?) {
+        buffer = []
+        total = totalBytes
+        self.source = source
+    }
 
+    /// Bytes read so far.
+    public var offset: Int { dropped + at }
+
+    public var isAtEnd: Bool { offset == total && at == buffer.count }
+
+    /// Makes `count` bytes readable at `at` in `buffer` and returns where they start.
     private mutating func take(_ count: Int) throws(SnapshotError) -> Int {
-        guard count >= 0, count <= bytes.count - offset else {
-            throw SnapshotError("the snapshot ends early (reading \(count) bytes at offset \(offset) of \(bytes.count)): it is truncated or damaged")
+        guard count >= 0, count <= total - offset else {
+            throw SnapshotError("the snapshot ends early (reading \(count) bytes at offset \(offset) of \(total)): it is truncated or damaged")
         }
-        defer { offset += count }
-        return offset
+        if buffer.count - at < count {
+            guard let source else {
+                throw SnapshotError("the snapshot ends early (reading \(count) bytes at offset \(offset) of \(buffer.count)): it is truncated or damaged")
+            }
+            buffer.removeFirst(at)
+            dropped += at
+            at = 0
+            while buffer.count < count {
+                guard let chunk = try source(), !chunk.isEmpty else {
+                    throw SnapshotError("the snapshot ends early (reading \(count) bytes at offset \(offset) of \(total)): it is truncated or damaged")
+                }
+                buffer.append(contentsOf: chunk)
+            }
+        }
+        defer { at += count }
+        return at
     }
 
     public mutating func read<T: BitwiseCopyable>(_ type: T.Type = T.self) throws(SnapshotError) -> T {
-        let at = try take(MemoryLayout<T>.size)
-        return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }
+        let from = try take(MemoryLayout<T>.size)
+        return buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: from, as: T.self) }
     }
 
     public mutating func readBool() throws(SnapshotError) -> Bool {
-        let at = try take(1)
-        switch bytes[at] {
+        let from = try take(1)
+        switch buffer[from] {
         case 0: return false
         case 1: return true
-        default: throw SnapshotError("a flag in the snapshot at offset \(at) is \(bytes[at]), not 0 or 1: the snapshot is damaged")
+        default: throw SnapshotError("a flag in the snapshot at offset \(offset - 1) is \(buffer[from]), not 0 or 1: the snapshot is damaged")
         }
     }
 
@@ -113,7 +196,7 @@ public struct SnapshotDecoder {
     /// A count that cannot exceed what is left, at `minimumSize` bytes per element.
     private mutating func readCount(minimumSize: Int) throws(SnapshotError) -> Int {
         let n = try readInt()
-        guard n >= 0, n <= (bytes.count - offset) / Swift.max(minimumSize, 1) else {
+        guard n >= 0, n <= (total - offset) / Swift.max(minimumSize, 1) else {
             throw SnapshotError("the snapshot holds a count of \(n) at offset \(offset - 8), more than what is left: it is truncated or damaged")
         }
         return n
@@ -126,11 +209,11 @@ public struct SnapshotDecoder {
 
     private mutating func copyElements<T: BitwiseCopyable>(_ n: Int) throws(SnapshotError) -> [T] {
         let size = n * MemoryLayout<T>.stride
-        let at = try take(size)
         guard n > 0 else { return [] }
-        return [T](unsafeUninitializedCapacity: n) { buffer, count in
-            bytes.withUnsafeBytes { source in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[at..<(at + size)]))
+        let from = try take(size)
+        return [T](unsafeUninitializedCapacity: n) { elements, count in
+            buffer.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(elements).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[from..<(from + size)]))
             }
             count = n
         }
@@ -147,8 +230,8 @@ public struct SnapshotDecoder {
 
     public mutating func readString() throws(SnapshotError) -> String {
         let n = try readCount(minimumSize: 1)
-        let at = try take(n)
-        return String(decoding: bytes[at..<(at + n)], as: UTF8.self)
+        let from = try take(n)
+        return String(decoding: buffer[from..<(from + n)], as: UTF8.self)
     }
 
     public mutating func readStrings() throws(SnapshotError) -> [String] {

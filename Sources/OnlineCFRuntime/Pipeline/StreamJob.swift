@@ -320,17 +320,16 @@ public final class StreamJob {
         try restoreTables()
     }
 
-    /// Loads a worker's snapshot into the model (a shutdown request stops the read).
+    /// Loads a worker's snapshot into the model, streamed (a shutdown request stops the read).
     private func loadSnapshot(_ record: SnapshotRecord, of worker: Int) throws {
-        guard let bytes = try store.loadSnapshot(record, worker: worker, shouldStop: { [shutdown] in shutdown.isRequested }) else {
+        let (parameters, partitioning) = (configuration.parameters, model.partitioning)
+        guard let restored = try store.loadSnapshot(record, worker: worker, shouldStop: { [shutdown] in shutdown.isRequested }, decode: { d throws(SnapshotError) in
+            try CFModel(reading: &d, parameters: parameters, partitioning: partitioning)
+        }) else {
             throw RestoreInterrupted()
         }
-        do {
-            model = try CFModel(snapshot: bytes, parameters: configuration.parameters, partitioning: model.partitioning)
-        } catch {
-            throw RuntimeError("namespace '\(store.keys.namespace)': \(error)")
-        }
-        summary.restoredSnapshotBytes = bytes.count
+        model = restored
+        summary.restoredSnapshotBytes = record.bytes
         summary.restoredSnapshotEvents = record.events
     }
 
@@ -342,14 +341,14 @@ public final class StreamJob {
         guard model.supportsSnapshots, meta.logChunks > (meta.snapshot?.logChunk ?? 0) else { return }
         let started = clock.now
         model.applyPendingPairs()
-        let bytes = model.snapshot()
-        try store.writeSnapshot(bytes, meta: &meta, nowMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        let model = self.model
+        let size = try store.writeSnapshot(meta: &meta, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)) { model.snapshot(into: &$0) }
         let took = clock.now - started
         summary.checkpoints += 1
         summary.checkpointSeconds += took.seconds
-        summary.checkpointBytes = bytes.count
+        summary.checkpointBytes = size
         metrics.checkpointSeconds.record(took)
-        metrics.snapshotBytes.set(Int64(bytes.count))
+        metrics.snapshotBytes.set(Int64(size))
     }
 
     /// Applies logged events to the model. During the restore, a shutdown request stops it

@@ -10,18 +10,22 @@ extension StateStore {
     /// and no single value comes near `proto-max-bulk-len`.
     public static let snapshotChunkBytes = 4 << 20
 
-    /// Writes `bytes` (``CFModel/snapshot()`` after committing log chunks
-    /// `0..<meta.logChunks`) as this worker's next snapshot and makes it current:
+    /// Writes this worker's next snapshot — what `encode` writes to a streamed
+    /// ``SnapshotEncoder`` (``CFModel/snapshot(into:)`` after committing log chunks
+    /// `0..<meta.logChunks`) — and makes it current:
     /// 1. records in the meta (fenced) the id being written, so chunks of a snapshot cut
     ///    short by a crash are found and replaced by the next one;
-    /// 2. writes the chunks, a few per round trip;
+    /// 2. writes the chunks as the encoder produces them, a few per round trip (the
+    ///    snapshot is never whole in memory);
     /// 3. in one fenced, atomic step: records the snapshot in the meta (id, chunks, size,
     ///    checksum, the log chunk and event count it covers) and deletes the log chunks it
     ///    covers;
     /// 4. deletes the previous snapshot's chunks.
     /// A crash before step 3 leaves the previous snapshot and the log current (nothing is
     /// lost); after it, at worst the previous chunks are left behind as garbage.
-    public func writeSnapshot(_ bytes: [UInt8], meta: inout StateMeta, nowMillis: Int64) throws {
+    /// Returns the snapshot's size in bytes.
+    @discardableResult
+    public func writeSnapshot(meta: inout StateMeta, nowMillis: Int64, encode: (inout SnapshotEncoder) -> Void) throws -> Int {
         let previous = meta.snapshot
         let id = meta.snapshotWriting ?? ((previous?.id ?? 0) + 1)
         let metaKey = keys.meta(worker: worker)
@@ -29,25 +33,44 @@ extension StateStore {
             try writeState([RedisCommand("HSET", metaKey, "snapshot_writing", String(id))], what: "starting snapshot \(id)")
             meta.snapshotWriting = id
         }
-        let chunkSize = Self.snapshotChunkBytes
-        let chunks = max(1, (bytes.count + chunkSize - 1) / chunkSize)
-        var next = 0
-        while next < chunks {
-            let end = min(chunks, next + 4)
-            let commands = (next..<end).map { n in
-                var set = RedisCommand("SET", keys.snapshotChunk(worker: worker, id: id, chunk: n))
-                set.append(bytes: Array(bytes[(n * chunkSize)..<min(bytes.count, (n + 1) * chunkSize)]))
-                return set
+        // The encoder hands over each chunk as it fills; they go out four per round trip.
+        // A failed write is kept and thrown once the encoder is done.
+        var failure: (any Error)?
+        var batch: [RedisCommand] = []
+        var chunks = 0
+        var checksum = SnapshotChecksum()
+        let (client, keys, worker) = (self.client, self.keys, self.worker)
+        func send() {
+            defer { batch.removeAll() }
+            guard failure == nil, !batch.isEmpty else { return }
+            do {
+                let first = chunks - batch.count
+                for (n, reply) in zip(first..., try client.pipeline(batch)) where reply.string != "OK" {
+                    throw RuntimeError("writing chunk \(n) of snapshot \(id) of namespace '\(keys.namespace)' failed: \(reply)")
+                }
+            } catch {
+                failure = error
             }
-            for (n, reply) in zip(next..<end, try client.pipeline(commands)) where reply.string != "OK" {
-                throw RuntimeError("writing chunk \(n) of snapshot \(id) of namespace '\(keys.namespace)' failed: \(reply)")
-            }
-            next = end
         }
+        var encoder = SnapshotEncoder(chunkSize: Self.snapshotChunkBytes) { chunk in
+            // The last, shorter chunk is empty when the size is a multiple of the chunk size.
+            if chunk.isEmpty && chunks > 0 { return }
+            checksum.update(chunk)
+            var set = RedisCommand("SET", keys.snapshotChunk(worker: worker, id: id, chunk: chunks))
+            set.append(bytes: Array(chunk))
+            batch.append(set)
+            chunks += 1
+            if batch.count == 4 { send() }
+        }
+        encode(&encoder)
+        encoder.finish()
+        send()
+        if let failure { throw failure }
+        let size = encoder.count
         // Chunks beyond the last of an earlier, unfinished attempt with this id.
         try deleteSnapshotChunks(id: id, from: chunks, knownCount: nil)
 
-        let record = SnapshotRecord(id: id, chunks: chunks, bytes: bytes.count, checksum: SnapshotChecksum.of(bytes),
+        let record = SnapshotRecord(id: id, chunks: chunks, bytes: size, checksum: checksum.value,
                                     logChunk: meta.logChunks, events: meta.eventsCommitted, atMillis: nowMillis)
         var commands = [RedisCommand("HSET", metaKey, "snapshot", String(id), "snapshot_chunks", String(chunks),
                                      "snapshot_bytes", String(record.bytes), "snapshot_checksum", String(record.checksum),
@@ -67,6 +90,7 @@ extension StateStore {
         meta.snapshotWriting = nil
         meta.commits += 1
         if let previous, previous.id != id { try deleteSnapshotChunks(id: previous.id, from: 0, knownCount: previous.chunks) }
+        return size
     }
 
     /// Deletes chunks `from…` of snapshot `id`: `knownCount` of them, or (nil) up to the
@@ -82,29 +106,64 @@ extension StateStore {
         }
     }
 
-    /// Reads the snapshot `record` of a worker (default: this store's) and checks its size
-    /// and checksum. `shouldStop` is asked between round trips: when it answers true, the
-    /// read stops and returns nil.
-    public func loadSnapshot(_ record: SnapshotRecord, worker: Int? = nil, shouldStop: () -> Bool = { false }) throws -> [UInt8]? {
+    /// Reads the snapshot `record` of a worker (default: this store's) into `decode`,
+    /// which gets a streamed ``SnapshotDecoder`` (the chunks are fetched, a few per round
+    /// trip, as it reads: the snapshot is never whole in memory), and checks its size and
+    /// checksum once it is read. `shouldStop` is asked before every round trip: when it
+    /// answers true, the read stops and nil is returned.
+    public func loadSnapshot<Value>(_ record: SnapshotRecord, worker: Int? = nil, shouldStop: @escaping () -> Bool = { false },
+                                    decode: (inout SnapshotDecoder) throws(SnapshotError) -> Value) throws -> Value? {
         let owner = worker ?? self.worker
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(record.bytes)
-        var next = 0
-        while next < record.chunks {
-            if shouldStop() { return nil }
-            let end = min(record.chunks, next + 4)
-            let replies = try client.pipeline((next..<end).map { RedisCommand("GET", keys.snapshotChunk(worker: owner, id: record.id, chunk: $0)) })
-            for (n, reply) in zip(next..<end, replies) {
-                guard let chunk = reply.bytes else {
-                    throw RuntimeError("chunk \(n) of snapshot \(record.id) of namespace '\(keys.namespace)' (worker \(owner)) is missing (\(reply)): the state is damaged (was the KV store flushed, or did it evict keys?). 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'")
+        let (client, keys) = (self.client, self.keys)
+        var failure: (any Error)?
+        var stopped = false
+        var fetched = 0, size = 0
+        var checksum = SnapshotChecksum()
+        var queue: [[UInt8]] = []
+        func next() throws(SnapshotError) -> [UInt8]? {
+            if queue.isEmpty {
+                guard fetched < record.chunks else { return nil }
+                if shouldStop() {
+                    stopped = true
+                    throw SnapshotError("stopped")
                 }
-                bytes.append(contentsOf: chunk)
+                do {
+                    let end = min(record.chunks, fetched + 4)
+                    let replies = try client.pipeline((fetched..<end).map { RedisCommand("GET", keys.snapshotChunk(worker: owner, id: record.id, chunk: $0)) })
+                    for (n, reply) in zip(fetched..<end, replies) {
+                        guard let chunk = reply.bytes else {
+                            throw RuntimeError("chunk \(n) of snapshot \(record.id) of namespace '\(keys.namespace)' (worker \(owner)) is missing (\(reply)): the state is damaged (was the KV store flushed, or did it evict keys?). 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'")
+                        }
+                        queue.append(chunk)
+                    }
+                    fetched = end
+                } catch {
+                    failure = error
+                    throw SnapshotError("\(error)")
+                }
             }
-            next = end
+            let chunk = queue.removeFirst()
+            checksum.update(chunk[...])
+            size += chunk.count
+            return chunk
         }
-        guard bytes.count == record.bytes, SnapshotChecksum.of(bytes) == record.checksum else {
-            throw RuntimeError("snapshot \(record.id) of namespace '\(keys.namespace)' (worker \(owner)) does not match its checksum (\(bytes.count) bytes read, \(record.bytes) recorded): the state is damaged. 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'")
+        var decoder = SnapshotDecoder(totalBytes: record.bytes, source: next)
+        func damaged() -> RuntimeError { RuntimeError("snapshot \(record.id) of namespace '\(keys.namespace)' (worker \(owner)) does not match its checksum (\(size) bytes read, \(record.bytes) recorded): the state is damaged. 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'") }
+        let value: Value
+        do {
+            value = try decode(&decoder)
+        } catch {
+            if stopped { return nil }
+            if let failure { throw failure }
+            // Damage first shows as bytes that do not decode: read the rest to tell a
+            // damaged snapshot (checksum) from one this build cannot read.
+            while (try? next()) != nil {}
+            if let failure { throw failure }
+            if stopped { return nil }
+            guard size == record.bytes, checksum.value == record.checksum else { throw damaged() }
+            throw RuntimeError("namespace '\(keys.namespace)': \(error)")
         }
-        return bytes
+        guard fetched == record.chunks, queue.isEmpty, size == record.bytes, checksum.value == record.checksum else { throw damaged() }
+        return value
     }
 }
