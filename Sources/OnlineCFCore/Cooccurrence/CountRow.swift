@@ -128,15 +128,45 @@ public struct CountRow: Sendable {
 }
 
 extension CountRow: SnapshotCodable {
+    /// The table's size, a bitmap of its occupied slots, then only those slots in order:
+    /// a third less than the whole table at its usual load, and read back into the same
+    /// places without hashing.
     public func encode(to encoder: inout SnapshotEncoder) {
-        encoder.write(array: slots)
-        encoder.write(int: count)
+        encoder.write(int: slots.count)
+        var occupancy = [UInt64](repeating: 0, count: (slots.count + 63) / 64)
+        var occupied: [UInt64] = []
+        occupied.reserveCapacity(count)
+        for (i, slot) in slots.enumerated() where slot != 0 {
+            occupancy[i >> 6] |= 1 << UInt64(i & 63)
+            occupied.append(slot)
+        }
+        encoder.write(array: occupancy)
+        encoder.write(array: occupied)
     }
 
     public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         self.init()
-        slots = try decoder.readArray()
-        count = try decoder.readInt()
-        guard count <= slots.count else { throw SnapshotError("a co-occurrence row of the snapshot holds \(count) neighbours in \(slots.count) slots: the snapshot is damaged") }
+        let capacity = try decoder.readInt()
+        let occupancy: [UInt64] = try decoder.readArray()
+        let occupied: [UInt64] = try decoder.readArray()
+        guard capacity >= 0, occupancy.count == (capacity + 63) / 64, occupied.count <= capacity,
+              capacity % 64 == 0 || occupancy.last! >> UInt64(capacity % 64) == 0,
+              occupancy.reduce(0, { $0 + $1.nonzeroBitCount }) == occupied.count, !occupied.contains(0) else {
+            throw SnapshotError("a co-occurrence row of the snapshot is inconsistent: the snapshot is damaged")
+        }
+        count = occupied.count
+        guard capacity > 0 else { return }
+        slots = [UInt64](repeating: 0, count: capacity)
+        var next = 0
+        slots.withUnsafeMutableBufferPointer { s in
+            for (w, word) in occupancy.enumerated() {
+                var bits = word
+                while bits != 0 {
+                    s[w << 6 | bits.trailingZeroBitCount] = occupied[next]
+                    next += 1
+                    bits &= bits - 1
+                }
+            }
+        }
     }
 }
