@@ -197,4 +197,21 @@ import OnlineCFTestSupport
         #expect(m.recentList(of: u1).map { m.items.names[Int($0.index)] } == ["c"])
         #expect(m.swing!.userItems[Int(u1)].map { m.items.names[Int($0)] } == ["c"])
     }
+
+    /// An expired user's recent items are gone and the user is marked changed for the
+    /// recall families, so the next emission deletes its recent and u2i2i lists.
+    @Test func anExpiredUserIsMarkedForRecall() {
+        var m = model(ttl: 10 * Self.minute, algorithms: [.itemcfCosine], recall: true)
+        for ev in [e("u1", "a", 0), e("u1", "c", 1), e("u2", "a", 2), e("u2", "b", 3), e("u2", "c", 1), e("u3", "a", 5), e("u3", "b", 6)] { m.apply(ev) }
+        m.clearChanges(full: false)
+        m.apply(e("u3", "b", 12))
+        #expect(m.expiredUsers == 1 && m.expiredItems == 1)
+        let u1 = m.index(of: "u1", kind: .u2u)!
+        #expect(m.recentList(of: u1).isEmpty)
+        let changed = Dictionary(m.changedEntities(full: false).map { ($0.0, $0.1) }, uniquingKeysWith: +)
+        #expect(changed[.recent]?.contains(u1) == true)
+        #expect(changed[.u2i2i]?.contains(u1) == true)
+        let all = Dictionary(m.changedEntities(full: true).map { ($0.0, $0.1) }, uniquingKeysWith: +)
+        #expect(all[.recent]?.contains(u1) == true && all[.u2i2i]?.contains(u1) == true)
+    }
 }

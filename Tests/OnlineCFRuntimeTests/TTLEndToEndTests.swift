@@ -38,6 +38,28 @@ import OnlineCFTestSupport
         #expect(try client.execute(RedisCommand("SISMEMBER", "t:index:itemcf:cooccurrence", "c")).int == 0)
     }
 
+    /// A restart under `--ttl` takes the remaining lifetimes of the stored keys for when
+    /// they were written: it rewrites only the lists whose key is gone (or due for a
+    /// refresh), not every restored list. (Recall lists are all rewritten at the final,
+    /// full emission, restored or not: their seed weights are as of the latest event.)
+    @Test func aRestartRewritesOnlyTheListsWhoseKeysAreGone() throws {
+        let redis = try TestRedis()
+        let client = RedisClient(endpoint: try RedisEndpoint(url: redis.url))
+        defer { client.close() }
+        let options = ["run", "--redis", redis.url, "--namespace", "r", "--algos", "itemcf:cooccurrence,u2u:cosine", "--ttl", "1h", "--no-progress"]
+        let events = (0..<40).map { n in "{\"user\":\"u\(n % 7)\",\"item\":\"i\(n % 11)\",\"ts\":\(1_700_000_000_000 + Int64(n) * 1000)}\n" }.joined()
+        try onlinecf(options, stdin: Array(events.utf8))
+        let gone = "r:i2i:itemcf:cooccurrence:i3"
+        let before = try client.execute(RedisCommand("ZRANGE", gone, "0", "-1", "WITHSCORES")).array!.compactMap(\.string)
+        #expect(!before.isEmpty)
+        #expect(try client.execute(RedisCommand("DEL", gone)).int == 1)
+        let restart = try onlinecf(options, stdin: [])
+        #expect(restart.stderr.contains("lists written: 1 "), "\(restart.stderr)")
+        #expect(try client.execute(RedisCommand("ZRANGE", gone, "0", "-1", "WITHSCORES")).array!.compactMap(\.string) == before)
+        let left = try client.execute(RedisCommand("PTTL", gone)).int ?? -3
+        #expect(left > 0 && left <= 3_600_000)
+    }
+
     /// A running job writes a live list again before its key's wall-clock TTL runs out,
     /// even though the list does not change (TTL 2 s, emissions every 200 ms, no new event).
     @Test func aRunningJobKeepsUnchangedListsAlive() throws {

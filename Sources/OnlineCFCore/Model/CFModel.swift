@@ -530,7 +530,11 @@ public struct CFModel: Sendable {
             // A user's recall depends on lists other users' events change: touched users
             // are recomputed at every emission, every user at a full one (and when the
             // blocked items changed).
-            let users: [UInt32] = blockedChanged || full ? recent.perUser.indices.filter { !recent.perUser[$0].isEmpty }.map(UInt32.init) : recent.changed.members
+            // Users whose items all expired since are among the changed ones: their
+            // lists are deleted.
+            let users: [UInt32] = blockedChanged || full
+                ? recent.perUser.indices.filter { !recent.perUser[$0].isEmpty || recent.changed.contains(UInt32($0)) }.map(UInt32.init)
+                : recent.changed.members
             // Seed weights are written as of the latest event time: all of them again at
             // a full emission, so that every stored weight then has the same "now".
             out.append((.recent, full ? users : recent.changed.members))

@@ -75,6 +75,32 @@ public final class ListEmitter {
         for kind in [ListKind.i2i, .u2u, .a2a] { existingBefore[kind] = model.names(for: kind).count }
     }
 
+    /// TTL: the remaining lifetimes of the restored lists' keys stand in for when they
+    /// were written, so that a restart rewrites only the lists due for a refresh (less
+    /// than half the TTL left, or no key) instead of every one. `remaining` answers, for
+    /// a family and a block of entity names, each key's remaining time to live in
+    /// milliseconds (negative: no key, or no expiry). Call after ``noteRestoredState(_:)``.
+    public func noteRestoredKeyLifetimes(_ model: CFModel, remaining: (ListFamily, ArraySlice<String>) throws -> [Int64]) rethrows {
+        guard let ttl = writer.ttlMillis else { return }
+        let now = ContinuousClock.now
+        var families = model.parameters.algorithms.sorted().map(ListFamily.algorithm)
+        if model.parameters.recall != nil { families += [.recent, .u2i2i] }
+        for family in families {
+            let restored = existingBefore[family.entityKind] ?? 0
+            guard restored > 0 else { continue }
+            let names = model.names(for: family.entityKind)
+            var times = writtenAt.removeValue(forKey: family) ?? []
+            if times.count < restored { times.append(contentsOf: repeatElement(nil, count: restored - times.count)) }
+            for start in stride(from: 0, to: restored, by: 1000) {
+                let lives = try remaining(family, names[start..<min(restored, start + 1000)])
+                for (n, life) in zip(start..., lives) where life >= 0 && times[n] == nil {
+                    times[n] = now - .milliseconds(ttl - min(life, ttl))
+                }
+            }
+            writtenAt[family] = times
+        }
+    }
+
     private static func fingerprint(_ list: [ScoredNeighbor]) -> UInt64 {
         if list.isEmpty { return emptyFingerprint }
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
@@ -113,7 +139,8 @@ public final class ListEmitter {
     }
 
     private func noteWritten(_ family: ListFamily, _ entity: UInt32) {
-        var times = writtenAt[family] ?? []
+        // Taken out of the dictionary while it changes, so the array is not copied.
+        var times = writtenAt.removeValue(forKey: family) ?? []
         if times.count <= Int(entity) { times.append(contentsOf: repeatElement(nil, count: Int(entity) + 1 - times.count)) }
         times[Int(entity)] = ContinuousClock.now
         writtenAt[family] = times
@@ -156,7 +183,7 @@ public final class ListEmitter {
             let (family, entities) = work[algorithmPosition]
             let entityNames = model.names(for: family.entityKind)
             let names = model.names(for: family.memberKind)
-            var known = fingerprints[family] ?? []
+            var known = fingerprints.removeValue(forKey: family) ?? []  // unshared: changed in place
             if known.count < entityNames.count {
                 let restored = existingBefore[family.entityKind] ?? 0
                 for index in known.count..<entityNames.count { known.append(index < restored ? 0 : Self.emptyFingerprint) }

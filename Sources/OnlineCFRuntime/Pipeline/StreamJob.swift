@@ -411,6 +411,13 @@ public final class StreamJob {
             model.setAuthor(item: item, author: author)
         }
         emitter.noteRestoredState(model)
+        if configuration.parameters.ttlMillis != nil {
+            let (client, keys) = (store.client, store.keys)
+            try emitter.noteRestoredKeyLifetimes(model) { family, names in
+                let prefix = keys.listPrefix(family)
+                return try client.pipeline(names.map { RedisCommand("PTTL", prefix + $0) }).map { Int64($0.int ?? -2) }
+            }
+        }
         try moderation.refresh(&model)
     }
 
