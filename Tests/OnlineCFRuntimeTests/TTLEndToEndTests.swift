@@ -36,6 +36,9 @@ import OnlineCFTestSupport
         #expect(try members(a) == ["b"])
         #expect(try pttl(a) > 0)
         #expect(try client.execute(RedisCommand("SISMEMBER", "t:index:itemcf:cooccurrence", "c")).int == 0)
+        // A restart knows the expired ids' lists are gone: it deletes nothing again.
+        let restart = try onlinecf(options, stdin: [])
+        #expect(restart.stderr.contains(" deleted: 0 "), "\(restart.stderr)")
     }
 
     /// A restart under `--ttl` takes the remaining lifetimes of the stored keys for when

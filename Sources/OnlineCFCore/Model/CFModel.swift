@@ -338,6 +338,17 @@ public struct CFModel: Sendable {
 
     /// TTL expiry: the latest applied event time of a live user or item (nil when it is
     /// not live: never seen, or expired).
+    /// TTL expiry: whether an entity of a list kind has expired (it then has no list of
+    /// its own; false without a TTL, and for authors, which do not expire).
+    public func hasExpired(_ kind: ListKind, _ index: UInt32) -> Bool {
+        guard parameters.ttlMillis != nil else { return false }
+        switch kind {
+        case .i2i: return idle.lastSeen(.item, index) == nil
+        case .u2u: return idle.lastSeen(.user, index) == nil
+        case .a2a: return false
+        }
+    }
+
     public func lastSeen(user: String) -> Int64? { users.index(of: user).flatMap { idle.lastSeen(.user, $0) } }
     public func lastSeen(item: String) -> Int64? { items.index(of: item).flatMap { idle.lastSeen(.item, $0) } }
 

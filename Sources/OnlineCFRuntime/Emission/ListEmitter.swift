@@ -46,6 +46,9 @@ public final class ListEmitter {
     /// emission under way writes even if unchanged.
     private var writtenAt: [ListFamily: [ContinuousClock.Instant?]] = [:]
     private var refreshing: [ListFamily: Set<UInt32>] = [:]
+    /// TTL restart: live restored ids whose list keys were gone (computed once, at the
+    /// first emission; see ``noteRestoredKeyLifetimes(_:remaining:)``).
+    private var restoredWithoutKey: [ListFamily: [UInt32]] = [:]
     /// Recall state of the emission under way: i2i lists computed for earlier users.
     private var composer: U2I2IComposer?
     private var recallCache: [Algorithm: [UInt32: [ScoredNeighbor]]] = [:]
@@ -77,9 +80,10 @@ public final class ListEmitter {
 
     /// TTL: the remaining lifetimes of the restored lists' keys stand in for when they
     /// were written, so that a restart rewrites only the lists due for a refresh (less
-    /// than half the TTL left, or no key) instead of every one. `remaining` answers, for
+    /// than half the TTL left, or no key) instead of every one; an expired id without a
+    /// key is known to have no list (nothing to delete). `remaining` answers, for
     /// a family and a block of entity names, each key's remaining time to live in
-    /// milliseconds (negative: no key, or no expiry). Call after ``noteRestoredState(_:)``.
+    /// milliseconds (−2: no key; −1: a key without expiry). Call after ``noteRestoredState(_:)``.
     public func noteRestoredKeyLifetimes(_ model: CFModel, remaining: (ListFamily, ArraySlice<String>) throws -> [Int64]) rethrows {
         guard let ttl = writer.ttlMillis else { return }
         let now = ContinuousClock.now
@@ -91,13 +95,24 @@ public final class ListEmitter {
             let names = model.names(for: family.entityKind)
             var times = writtenAt.removeValue(forKey: family) ?? []
             if times.count < restored { times.append(contentsOf: repeatElement(nil, count: restored - times.count)) }
+            var known = fingerprints.removeValue(forKey: family) ?? []
+            var missing: [UInt32] = []
+            if known.count < restored { known.append(contentsOf: repeatElement(0, count: restored - known.count)) }
             for start in stride(from: 0, to: restored, by: 1000) {
                 let lives = try remaining(family, names[start..<min(restored, start + 1000)])
-                for (n, life) in zip(start..., lives) where life >= 0 && times[n] == nil {
-                    times[n] = now - .milliseconds(ttl - min(life, ttl))
+                for (n, life) in zip(start..., lives) {
+                    if life >= 0, times[n] == nil { times[n] = now - .milliseconds(ttl - min(life, ttl)) }
+                    // No key: the list is empty in the store. An expired id has none to
+                    // write either; a live one is computed at the first emission and
+                    // written if it is not empty.
+                    guard life == -2, known[n] == 0 else { continue }
+                    known[n] = Self.emptyFingerprint
+                    if !model.hasExpired(family.entityKind, UInt32(n)) { missing.append(UInt32(n)) }
                 }
             }
             writtenAt[family] = times
+            fingerprints[family] = known
+            if !missing.isEmpty { restoredWithoutKey[family] = missing }
         }
     }
 
@@ -119,6 +134,8 @@ public final class ListEmitter {
         model.clearChanges(full: full)
         refreshing = [:]
         if let ttl = writer.ttlMillis { addStaleLists(model, families: changed.map(\.0), olderThan: .milliseconds(ttl / 2)) }
+        for (family, entities) in restoredWithoutKey { addWork(family, entities) }
+        restoredWithoutKey = [:]
         if workers.isShared { work = ownedOnly(work, model) }
         if let r = model.parameters.recall, composer == nil { composer = U2I2IComposer(blend: r.blend, options: r.options) }
         recallCache.removeAll()
@@ -164,12 +181,17 @@ public final class ListEmitter {
             }
             guard !stale.isEmpty else { continue }
             refreshing[family] = Set(stale)
-            if let w = work.firstIndex(where: { $0.0 == family }) {
-                let already = Set(work[w].1)
-                work[w].1 += stale.filter { !already.contains($0) }
-            } else {
-                work.append((family, stale))
-            }
+            addWork(family, stale)
+        }
+    }
+
+    /// Adds entities of a family to this emission's work (once each).
+    private func addWork(_ family: ListFamily, _ entities: [UInt32]) {
+        if let w = work.firstIndex(where: { $0.0 == family }) {
+            let already = Set(work[w].1)
+            work[w].1 += entities.filter { !already.contains($0) }
+        } else {
+            work.append((family, entities))
         }
     }
 
