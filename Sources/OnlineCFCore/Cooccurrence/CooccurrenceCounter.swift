@@ -40,7 +40,9 @@ public struct CooccurrenceCounter: Sendable {
     public let removable: Bool
     /// Each entity's partition.
     private var owner: [UInt8] = []
-    /// Queued row increments of each partition: `row << 32 | neighbour`.
+    /// Queued row changes of each partition: `row << 32 | neighbour`, an increment, or
+    /// with ``decrementFlag`` set a decrement (a removed pair's, queued after the
+    /// increment it undoes, so a row never loses a count it has not got).
     private var pending: [[UInt64]]
     private var pendingCount = 0
     /// Increments queued before they are applied without being asked.
@@ -54,6 +56,9 @@ public struct CooccurrenceCounter: Sendable {
     private var arrivals: [[UInt32]] = []
     /// A removed entity's position in a removable counter's basket.
     static let gap = UInt32.max
+    /// Each removable basket's number of ``gap``s (derived from `arrivals`).
+    private var gapCounts: [UInt32] = []
+    static let decrementFlag: UInt64 = 1 << 63
     /// What changed since the last ``clearChanges(full:)``.
     public private(set) var changes = CooccurrenceChanges()
     /// Total pair increments applied (each unordered pair counted once).
@@ -87,13 +92,19 @@ public struct CooccurrenceCounter: Sendable {
             rows.append(contentsOf: repeatElement(CountRow(), count: e + 1 - rows.count))
             if partitions > 1 { owner.append(contentsOf: repeatElement(0, count: e + 1 - owner.count)) }
         }
-        if b >= arrivals.count { arrivals.append(contentsOf: repeatElement([], count: b + 1 - arrivals.count)) }
+        if b >= arrivals.count {
+            arrivals.append(contentsOf: repeatElement([], count: b + 1 - arrivals.count))
+            if removable { gapCounts.append(contentsOf: repeatElement(0, count: b + 1 - gapCounts.count)) }
+        }
         degrees[e] += 1
         changes.degree(entity)
         if partitions > 1 { owner[e] = UInt8(partition) }
-        let basket = arrivals[b]
+        // Read in place: a copy of the basket would make the append below copy it all.
+        let count = arrivals[b].count
         var paired = 0
-        for o in basket[(window > 0 ? max(0, basket.count - window) : 0)...] where o != Self.gap {
+        for q in (window > 0 ? max(0, count - window) : 0)..<count {
+            let o = arrivals[b][q]
+            if o == Self.gap { continue }
             if partitions == 1 {
                 rows[e].increment(o)
                 rows[Int(o)].increment(entity)
@@ -109,8 +120,8 @@ public struct CooccurrenceCounter: Sendable {
             pendingCount += partitions > 1 ? 2 * paired : 0
             pairUpdates += paired
         }
-        if !removable && window > 0 && basket.count >= window {
-            arrivals[b].removeFirst(basket.count - window + 1)
+        if !removable && window > 0 && count >= window {
+            arrivals[b].removeFirst(count - window + 1)
         }
         arrivals[b].append(entity)
         if pendingCount >= Self.pendingLimit { applyPending() }
@@ -123,7 +134,6 @@ public struct CooccurrenceCounter: Sendable {
         precondition(removable, "remove on a counter that is not removable")
         let b = Int(basket), e = Int(entity)
         guard b < arrivals.count, let p = arrivals[b].lastIndex(of: entity) else { return }
-        applyPending()
         degrees[e] -= 1
         changes.degree(entity)
         let count = arrivals[b].count
@@ -133,8 +143,7 @@ public struct CooccurrenceCounter: Sendable {
         for q in lower...upper where q != p {
             let o = arrivals[b][q]
             if o == Self.gap { continue }
-            rows[e].decrement(o)
-            rows[Int(o)].decrement(entity)
+            decrementPair(entity, o)
             changes.row(o)
             paired += 1
         }
@@ -145,7 +154,23 @@ public struct CooccurrenceCounter: Sendable {
             arrivals[b].removeLast()
         } else {
             arrivals[b][p] = Self.gap
-            compactGaps(of: b)
+            gapCounts[b] += 1
+            if Int(gapCounts[b]) * 2 > arrivals[b].count { compactGaps(of: b) }
+        }
+        if pendingCount >= Self.pendingLimit { applyPending() }
+    }
+
+    /// Takes a pair's count out of both rows: at once with one partition, else queued
+    /// after the increments (see ``pending``).
+    @inline(__always)
+    private mutating func decrementPair(_ e: UInt32, _ o: UInt32) {
+        if partitions == 1 {
+            rows[Int(e)].decrement(o)
+            rows[Int(o)].decrement(e)
+        } else {
+            pending[Int(owner[Int(e)])].append(Self.decrementFlag | UInt64(e) << 32 | UInt64(o))
+            pending[Int(owner[Int(o)])].append(Self.decrementFlag | UInt64(o) << 32 | UInt64(e))
+            pendingCount += 2
         }
     }
 
@@ -155,7 +180,6 @@ public struct CooccurrenceCounter: Sendable {
         precondition(removable, "removeBasket on a counter that is not removable")
         let b = Int(basket)
         guard b < arrivals.count, !arrivals[b].isEmpty else { return }
-        applyPending()
         let members = arrivals[b]
         // From the last entity back, each pairs only with those still before it.
         for p in members.indices.reversed() where members[p] != Self.gap {
@@ -165,14 +189,15 @@ public struct CooccurrenceCounter: Sendable {
             var paired = 0
             for q in (window > 0 ? max(0, p - window) : 0)..<p where members[q] != Self.gap {
                 let o = members[q]
-                rows[Int(e)].decrement(o)
-                rows[Int(o)].decrement(e)
+                decrementPair(e, o)
                 changes.row(o)
                 paired += 1
             }
             if paired > 0 { changes.row(e); pairUpdates += paired }
         }
         arrivals[b] = []
+        gapCounts[b] = 0
+        if pendingCount >= Self.pendingLimit { applyPending() }
     }
 
     /// Shortens a basket's gaps once they are most of it, without changing any pairing:
@@ -180,9 +205,7 @@ public struct CooccurrenceCounter: Sendable {
     /// pair spans it either way).
     private mutating func compactGaps(of b: Int) {
         let members = arrivals[b]
-        var gaps = 0
-        for o in members where o == Self.gap { gaps += 1 }
-        guard gaps * 2 > members.count else { return }
+        let gaps = Int(gapCounts[b])
         var kept: [UInt32] = []
         kept.reserveCapacity(members.count - gaps + window)
         var run = 0
@@ -198,6 +221,7 @@ public struct CooccurrenceCounter: Sendable {
         // A trailing run longer than `window` already keeps just `window` gaps; an
         // all-gap basket ends empty.
         arrivals[b] = kept
+        gapCounts[b] = UInt32(kept.count(where: { $0 == Self.gap }))
     }
 
     /// Applies the queued row increments, each partition's on its own thread (each thread
@@ -210,7 +234,10 @@ public struct CooccurrenceCounter: Sendable {
         rows.withUnsafeMutableBufferPointer { rows in
             let target = RowTarget(rows: rows)
             DispatchQueue.concurrentPerform(iterations: queues.count) { p in
-                for key in queues[p] { target.rows[Int(key >> 32)].increment(UInt32(truncatingIfNeeded: key)) }
+                for key in queues[p] {
+                    let row = Int((key & ~Self.decrementFlag) >> 32), other = UInt32(truncatingIfNeeded: key)
+                    if key & Self.decrementFlag == 0 { target.rows[row].increment(other) } else { target.rows[row].decrement(other) }
+                }
             }
         }
     }
@@ -277,6 +304,7 @@ extension CooccurrenceCounter {
         degrees = try decoder.readArray()
         rows = try decoder.readParts()
         arrivals = try decoder.readArrays()
+        if removable { gapCounts = arrivals.map { UInt32($0.count(where: { $0 == Self.gap })) } }
         changes = try decoder.readPart()
         pairUpdates = try decoder.readInt()
         guard rows.count == degrees.count else { throw SnapshotError("a co-occurrence counter of the snapshot has \(rows.count) rows for \(degrees.count) entities: it is damaged") }
