@@ -1,7 +1,6 @@
 import ArgumentParser
 import OnlineCFCore
 
-@main
 struct OnlineCF: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "onlinecf",
