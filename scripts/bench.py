@@ -7,7 +7,7 @@ table of medians (and JSON with --json FILE). Every figure comes from the progra
 run summary (events/s, KV commands counted by the client, freshness percentiles, peak
 RSS) or from Redis (INFO memory).
 
-    scripts/bench.py                      # the README's figures: 2,000,000 events, 3 runs
+    scripts/bench.py                      # the figures of docs/benchmarks.md: 2,000,000 events, 3 runs
     scripts/bench.py --quick              # 200,000 events, 1 run, 10 s freshness: about a minute
     scripts/bench.py --events 500000 --runs 1 --json bench.json --only run-cooccurrence,freshness
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the benchmark scenarios of the README on this machine and prints their figures.
+# Runs the benchmark scenarios of docs/benchmarks.md on this machine and prints their figures.
 # Usage: scripts/bench.sh [EVENTS]   (default 2,000,000 generated events: 200k users, 50k items)
 # Needs ../shared/data/ml-100k.inter for the MovieLens scenarios (skipped when absent).
 set -euo pipefail

@@ -31,7 +31,8 @@ fi
 per=$(( events / segments ))
 port="${SOAK_PORT:-6399}"
 redis-server --port "$port" --save '' --appendonly no --daemonize yes --logfile "$work/redis.log" >/dev/null
-trap 'redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true' EXIT
+# SOAK_KEEP=1 leaves the server running with the final state (to profile a restart).
+[[ -n "${SOAK_KEEP:-}" ]] || trap 'redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true' EXIT
 for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$port" flushall >/dev/null
 kv=(--redis "redis://127.0.0.1:$port" --namespace soak --algos cooccurrence --no-progress "${extra[@]}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The TTL memory table of the README: the benchmark's 2 M generated events through
+# The TTL memory table of docs/algorithms.md: the benchmark's 2 M generated events through
 # `run --algos cooccurrence` into a fresh redis-server, once per --ttl; prints each run's
 # summary lines, wall time and peak RSS (GNU time), the item lists and keys in the store
 # and Redis' used_memory.

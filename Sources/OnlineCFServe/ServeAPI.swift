@@ -24,7 +24,7 @@ public struct ServeReply: Sendable {
 }
 
 /// The HTTP API of `onlinecf serve`, apart from the HTTP server: parses a request target,
-/// reads the KV store through the pool and renders JSON. (README, "Serving over HTTP".)
+/// reads the KV store through the pool and renders JSON. (docs/http-api.md.)
 ///
 /// Guarantees:
 /// - i2i answers never hold an item blocked at the moment of the request (status

@@ -1,6 +1,6 @@
 import Prometheus
 
-/// The metrics of `onlinecf serve` (README, "Serving over HTTP"): requests by endpoint and
+/// The metrics of `onlinecf serve` (docs/http-api.md): requests by endpoint and
 /// status, request latency by endpoint, and the connection pool's load.
 public final class ServeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry

@@ -25,7 +25,7 @@ struct Run: ParsableCommand {
         --follow a file source ends at the end of its last file, a stream when a read finds no \
         new entry and a Kafka topic when every partition has reported its end.
 
-        With a JOBFILE (YAML, see jobs/ and the README), the job's fields apply and options \
+        With a JOBFILE (YAML, see jobs/ and docs/job-files.md), the job's fields apply and options \
         given on the command line override them.
         """
     )
@@ -60,7 +60,7 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 (default: not served).")
     var metrics: String?
 
-    @Option(name: .long, help: "Workers sharing this job (default: 1). Each reads the events of the users it owns (a kafka: source: the partitions p with p mod N = --worker; other sources: users whose id hashes to it), applies every worker's events from the KV store, and writes the lists of the ids it owns. See the README's 'Several workers'.")
+    @Option(name: .long, help: "Workers sharing this job (default: 1). Each reads the events of the users it owns (a kafka: source: the partitions p with p mod N = --worker; other sources: users whose id hashes to it), applies every worker's events from the KV store, and writes the lists of the ids it owns. See docs/workers.md.")
     var workers: Int?
 
     @Option(name: .long, help: "This worker's number, 0 to --workers minus 1 (default: 0).")

@@ -14,7 +14,7 @@ struct Serve: AsyncParsableCommand {
         a request waits (at most --max-waiting of them; more are answered 503). Items hidden, \
         deleted or expired at the moment of a request never appear in an answer. \
         SIGTERM/SIGINT stop listening, let requests in progress finish, and exit 0. \
-        The README's "Serving over HTTP" documents every endpoint.
+        docs/http-api.md documents every endpoint.
         """
     )
 

@@ -1,7 +1,7 @@
 import OnlineCFCore
 
 /// An independent, deliberately naive computation of every co-occurrence formula of the
-/// README, used as the oracle of the correctness tests. It shares no code with the
+/// docs/algorithms.md, used as the oracle of the correctness tests. It shares no code with the
 /// model: plain dictionaries and sets, pairs enumerated directly from each basket.
 public enum BruteForce {
     /// A list: neighbour id → score, best first, ties by neighbour id byte-wise.

@@ -1,5 +1,5 @@
 /// The names of every key OnlineCF writes, version 2. This is a public interface
-/// (documented in the README's "Key schema"): readers in any language rely on it.
+/// (documented in docs/key-schema.md): readers in any language rely on it.
 ///
 /// | key | type | holds |
 /// | --- | --- | --- |
@@ -51,7 +51,7 @@ public struct KeySchema: Sendable, Hashable {
     public func log(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):log" }
     /// The frequency-admission sketch of worker `worker`, committed with its log (internal).
     public func admissionSketch(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):admission" }
-    /// Worker `worker`'s writer lease (see the README's "One writer per namespace").
+    /// Worker `worker`'s writer lease (see docs/state.md, "One writer per namespace").
     public func lease(worker: Int) -> String { "\(namespace):\(stateTag(worker: worker)):lease" }
     /// Chunk `chunk` of worker `worker`'s snapshot `id` (internal). Each chunk has its own
     /// hash tag, so the chunks of a large snapshot spread over a Redis Cluster's masters.

@@ -180,7 +180,7 @@ public final class ListWriter: Sendable {
     /// work unchanged on a Redis Cluster (the index sets are updated after their lists).
     private static func write(_ slice: ListSlice, store: StateStore, restores: Bool, ttlMillis: Int64? = nil) throws {
         // A process that lost its writer lease writes no more lists (the check and the
-        // lists are not one atomic step: see the README's "One writer per namespace").
+        // lists are not one atomic step: see docs/state.md, "One writer per namespace").
         if store.fence != nil { try store.writeState([], what: "checking the writer lease") }
         let ttl = ttlMillis.map { Array(String($0).utf8) }
         let keys = store.keys

@@ -48,7 +48,7 @@ public enum SourceStatus: Equatable, Sendable {
 /// Where a job's input lines come from: standard input, a file or folder of files, or a
 /// Redis Stream. A replayable source keeps a position that the job commits with the event
 /// log in one transaction, so after a restart it reads on from exactly where the committed
-/// state ends (the README's "Sources" section has the whole argument).
+/// state ends (docs/sources.md has the whole argument).
 ///
 /// Protocol of use, on one thread: ``open(at:)`` once (after the event log was replayed),
 /// then ``waitReadable(timeoutMillis:)`` / ``read(maxLines:_:)`` until `.endOfInput`; after

@@ -2,7 +2,7 @@ import Foundation
 import OnlineCFCore
 import Yams
 
-/// Reads a job file (YAML, version 1; the README's "Job files" documents every field)
+/// Reads a job file (YAML, version 1; docs/job-files.md documents every field)
 /// into a ``JobSpec``. Unknown fields, wrong types and malformed YAML are reported with
 /// their field path and line, all at once.
 public enum JobFile {
@@ -22,7 +22,7 @@ public enum JobFile {
         }
         var reader = Reader()
         guard let root, case .mapping(let top) = root else {
-            throw JobSpecError(issues: [.init(path: "(file)", line: root?.mark?.line, message: "expected a mapping of fields (see the README's Job files)")])
+            throw JobSpecError(issues: [.init(path: "(file)", line: root?.mark?.line, message: "expected a mapping of fields (see docs/job-files.md)")])
         }
         reader.read(top, prefix: "")
         if reader.spec.lines["version"] == nil {

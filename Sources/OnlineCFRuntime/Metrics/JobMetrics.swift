@@ -2,7 +2,7 @@ import Prometheus
 
 /// The job's Prometheus metrics. Every job has them; they are served over HTTP only when
 /// a metrics address is given (``MetricsServer``). Names are a public interface
-/// (README, "Metrics").
+/// (docs/metrics.md).
 public final class JobMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let linesRead: Counter

@@ -28,7 +28,7 @@ public struct JobConfiguration: Sendable {
     /// Recompute Swing exactly this often while streaming (nil: never).
     public var swingRebuildEvery: Duration? = nil
     /// New events per log chunk: the most uncommitted work a crash can cost (it is
-    /// re-read from a replayable source; see the README's checkpoint section).
+    /// re-read from a replayable source; see docs/sources.md).
     public var eventsPerChunk = 50_000
     public var deadLetterPath: String? = nil
     /// Skip the lines of this input that an earlier run over the same input committed

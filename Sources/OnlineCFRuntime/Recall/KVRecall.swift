@@ -29,7 +29,7 @@ public struct RecallAnswer: Sendable {
 /// composes them with ``U2I2IComposer`` and filters blocked, seen and capped items.
 ///
 /// Guarantees: the same formula, ranking and filters as the lists `onlinecf run` writes
-/// (see the README's "u2i2i recall"); items blocked at the moment of the call (status
+/// (see docs/recall.md); items blocked at the moment of the call (status
 /// hidden/deleted, or expired by the wall clock) are never returned, even when a stored
 /// i2i list still holds them. With `cacheLists` the i2i lists and item facts read are
 /// kept for later calls (for answering many users in one process; the cache does not

@@ -2,7 +2,7 @@ import OnlineCFCore
 import OnlineCFKV
 
 /// Snapshots: a worker's state as of a log chunk, so that a start loads it and replays
-/// only the log after it, and the log it covers is deleted (see the README's
+/// only the log after it, and the log it covers is deleted (see docs/state.md,
 /// "Snapshots").
 extension StateStore {
     /// The size of a snapshot chunk (the last one is shorter). Chunks are separate keys on
