@@ -148,25 +148,36 @@ extension CountRow: SnapshotCodable {
         self.init()
         let capacity = try decoder.readInt()
         let occupancy: [UInt64] = try decoder.readArray()
-        let occupied: [UInt64] = try decoder.readArray()
-        guard capacity >= 0, occupancy.count == (capacity + 63) / 64, occupied.count <= capacity,
-              capacity % 64 == 0 || occupancy.last! >> UInt64(capacity % 64) == 0,
-              occupancy.reduce(0, { $0 + $1.nonzeroBitCount }) == occupied.count, !occupied.contains(0) else {
+        guard capacity >= 0, occupancy.count == (capacity + 63) / 64,
+              capacity % 64 == 0 || occupancy.last! >> UInt64(capacity % 64) == 0 else {
             throw SnapshotError("a co-occurrence row of the snapshot is inconsistent: the snapshot is damaged")
         }
-        count = occupied.count
-        guard capacity > 0 else { return }
-        slots = [UInt64](repeating: 0, count: capacity)
-        var next = 0
-        slots.withUnsafeMutableBufferPointer { s in
-            for (w, word) in occupancy.enumerated() {
-                var bits = word
-                while bits != 0 {
-                    s[w << 6 | bits.trailingZeroBitCount] = occupied[next]
-                    next += 1
-                    bits &= bits - 1
+        let occupiedCount = occupancy.reduce(0) { $0 + $1.nonzeroBitCount }
+        // The occupied slots go from the decoder's buffer straight to their places.
+        var slots: [UInt64] = []
+        let consistent = try decoder.withArrayBytes(of: UInt64.self) { n, bytes in
+            guard n == occupiedCount, n <= capacity else { return false }
+            guard capacity > 0 else { return true }
+            var empty = false
+            slots = [UInt64](unsafeUninitializedCapacity: capacity) { s, initialized in
+                s.initialize(repeating: 0)
+                var next = 0
+                for (w, word) in occupancy.enumerated() {
+                    var bits = word
+                    while bits != 0 {
+                        let slot = bytes.loadUnaligned(fromByteOffset: next << 3, as: UInt64.self)
+                        if slot == 0 { empty = true }
+                        s[w << 6 | bits.trailingZeroBitCount] = slot
+                        next += 1
+                        bits &= bits - 1
+                    }
                 }
+                initialized = capacity
             }
+            return !empty
         }
+        guard consistent else { throw SnapshotError("a co-occurrence row of the snapshot is inconsistent: the snapshot is damaged") }
+        count = occupiedCount
+        self.slots = slots
     }
 }

@@ -103,7 +103,7 @@ public struct PairAdjacency: Sendable {
     public private(set) var itemsOf: [[UInt32]] = []
     public private(set) var usersOf: [[UInt32]] = []
     /// (slot in itemsOf[u]) << 32 | slot in usersOf[i].
-    private var slots: [UInt64: UInt64] = [:]
+    private var slots = PairMap<UInt64>()
 
     public init() {}
 
@@ -164,16 +164,13 @@ extension PairAdjacency: SnapshotCodable {
     public func encode(to encoder: inout SnapshotEncoder) {
         encoder.write(arrays: itemsOf)
         encoder.write(arrays: usersOf)
-        encoder.write(array: Array(slots.keys))
-        encoder.write(array: Array(slots.values))
+        encoder.write(part: slots)
     }
 
     public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         self.init()
         itemsOf = try decoder.readArrays()
         usersOf = try decoder.readArrays()
-        let keys: [UInt64] = try decoder.readArray(), values: [UInt64] = try decoder.readArray()
-        guard keys.count == values.count else { throw SnapshotError("the live pairs of the snapshot are inconsistent: it is damaged") }
-        slots = Dictionary(uniqueKeysWithValues: zip(keys, values))
+        slots = try decoder.readPart()
     }
 }

@@ -49,8 +49,8 @@ public struct CFModel: Sendable {
     public private(set) var items = IdInterner()
     public private(set) var authors = IdInterner()
     private var itemAuthor: [UInt32] = []
-    private var seenUserItem = Set<UInt64>()
-    private var seenUserAuthor = Set<UInt64>()
+    private var seenUserItem = PairSet()
+    private var seenUserAuthor = PairSet()
     /// ItemCF: baskets are users, entities items.
     public private(set) var itemCF: CooccurrenceCounter?
     /// u2u: baskets are items, entities users.
@@ -227,7 +227,7 @@ public struct CFModel: Sendable {
             changed = true
         }
         if parameters.isWeighted, applyWeight(user: u, item: i, event) { changed = true }
-        if seenUserItem.insert(pair).inserted {
+        if seenUserItem.insert(pair) {
             changed = true
             if evaluation == .deferred { deferredPairs.append(basket: u, entity: i) }
             if itemCF != nil { itemCF!.addNewPair(basket: u, entity: i, partition: partition(ofItem: i)) }
@@ -237,7 +237,7 @@ public struct CFModel: Sendable {
                 swing!.addNewPair(user: u, item: i, holds: { v, x in seen.contains(UInt64(v) << 32 | UInt64(x)) })
             }
             if maintainsA2A, Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor,
-               seenUserAuthor.insert(UInt64(u) << 32 | UInt64(itemAuthor[Int(i)])).inserted {
+               seenUserAuthor.insert(UInt64(u) << 32 | UInt64(itemAuthor[Int(i)])) {
                 if evaluation == .deferred { deferredAuthorPairs.append(basket: u, entity: itemAuthor[Int(i)]) }
                 if a2a != nil { a2a!.addNewPair(basket: u, entity: itemAuthor[Int(i)], partition: partition(ofAuthor: itemAuthor[Int(i)])) }
             }
@@ -681,7 +681,7 @@ extension CFModel {
         e.write(string: parameters.stateFingerprint)
         e.write(part: users); e.write(part: items); e.write(part: authors)
         e.write(array: itemAuthor)
-        e.write(array: Array(seenUserItem)); e.write(array: Array(seenUserAuthor))
+        e.write(part: seenUserItem); e.write(part: seenUserAuthor)
         for counter in [itemCF, u2u, a2a] {
             e.write(bool: counter != nil)
             counter?.encode(to: &e)
@@ -739,7 +739,7 @@ extension CFModel {
         guard evaluation == .incremental else { throw SnapshotError("a snapshot cannot be read into a model under deferred evaluation") }
         users = try d.readPart(); items = try d.readPart(); authors = try d.readPart()
         itemAuthor = try d.readArray()
-        seenUserItem = Set(try d.readArray(of: UInt64.self)); seenUserAuthor = Set(try d.readArray(of: UInt64.self))
+        seenUserItem = try d.readPart(); seenUserAuthor = try d.readPart()
         let names: [(IdInterner, Bool)] = [(items, itemCF != nil), (users, u2u != nil), (authors, a2a != nil)]
         var counters: [CooccurrenceCounter?] = []
         for (interner, expected) in names {

@@ -124,16 +124,24 @@ public struct SnapshotEncoder {
 /// is asked for the next chunk only when a read needs it, so the decoder holds about one
 /// chunk beyond the value being read, and the source may stop the read by throwing.
 public struct SnapshotDecoder {
+    /// The bytes being read: the whole snapshot, a chunk from the source, or a bridge (the
+    /// end of one chunk and the start of the next, for a read that spans them).
     private var buffer: [UInt8]
-    /// The read position in `buffer`; `dropped` bytes before the buffer are read.
+    /// The read position in `buffer`.
     private var at = 0
-    private var dropped = 0
+    /// Streamed: the chunk a bridge was cut from, read on from `pendingAt` once the
+    /// bridge is read (so a chunk is copied only where a read spans two).
+    private var pending: [UInt8]?
+    private var pendingAt = 0
+    /// Bytes read so far.
+    public private(set) var offset = 0
     private let total: Int
     private let source: (() throws(SnapshotError) -> [UInt8]?)?
 
     public init(bytes: [UInt8], offset: Int = 0) {
         buffer = bytes
         at = offset
+        self.offset = offset
         total = bytes.count
         source = nil
     }
@@ -146,31 +154,48 @@ public struct SnapshotDecoder {
         self.source = source
     }
 
-    /// Bytes read so far.
-    public var offset: Int { dropped + at }
+    public var isAtEnd: Bool { offset == total && at == buffer.count && pending == nil }
 
-    public var isAtEnd: Bool { offset == total && at == buffer.count }
+    private func endsEarly(_ count: Int) -> SnapshotError {
+        SnapshotError("the snapshot ends early (reading \(count) bytes at offset \(offset) of \(total)): it is truncated or damaged")
+    }
+
+    /// The next chunk: the rest of a pending one, or the source's.
+    private mutating func nextChunk(_ count: Int) throws(SnapshotError) -> (bytes: [UInt8], from: Int) {
+        if let chunk = pending {
+            pending = nil
+            return (chunk, pendingAt)
+        }
+        guard let source, let chunk = try source(), !chunk.isEmpty else { throw endsEarly(count) }
+        return (chunk, 0)
+    }
 
     /// Makes `count` bytes readable at `at` in `buffer` and returns where they start.
     private mutating func take(_ count: Int) throws(SnapshotError) -> Int {
-        guard count >= 0, count <= total - offset else {
-            throw SnapshotError("the snapshot ends early (reading \(count) bytes at offset \(offset) of \(total)): it is truncated or damaged")
+        guard count >= 0, count <= total - offset else { throw endsEarly(count) }
+        if at == buffer.count && count > 0, pending != nil || source != nil {
+            // The buffer is read: go on in the next chunk, without copying it.
+            (buffer, at) = try nextChunk(count)
         }
         if buffer.count - at < count {
-            guard let source else {
-                throw SnapshotError("the snapshot ends early (reading \(count) bytes at offset \(offset) of \(buffer.count)): it is truncated or damaged")
-            }
-            buffer.removeFirst(at)
-            dropped += at
-            at = 0
-            while buffer.count < count {
-                guard let chunk = try source(), !chunk.isEmpty else {
-                    throw SnapshotError("the snapshot ends early (reading \(count) bytes at offset \(offset) of \(total)): it is truncated or damaged")
+            // A read across chunks: a bridge of the bytes it needs.
+            var bridge = [UInt8](buffer[at...])
+            bridge.reserveCapacity(count)
+            while bridge.count < count {
+                let (chunk, from) = try nextChunk(count)
+                let need = count - bridge.count
+                if chunk.count - from <= need {
+                    bridge.append(contentsOf: chunk[from...])
+                } else {
+                    bridge.append(contentsOf: chunk[from..<(from + need)])
+                    pending = chunk
+                    pendingAt = from + need
                 }
-                buffer.append(contentsOf: chunk)
             }
+            buffer = bridge
+            at = 0
         }
-        defer { at += count }
+        defer { at += count; offset += count }
         return at
     }
 
@@ -217,6 +242,17 @@ public struct SnapshotDecoder {
             }
             count = n
         }
+    }
+
+    /// Reads an array written by ``SnapshotEncoder/write(array:)`` without copying it:
+    /// `body` gets its element count and its bytes where they lie in the decoder's buffer
+    /// (valid only during the call; elements are not aligned, read them with
+    /// `loadUnaligned`).
+    public mutating func withArrayBytes<T: BitwiseCopyable, R>(of type: T.Type, _ body: (Int, UnsafeRawBufferPointer) -> R) throws(SnapshotError) -> R {
+        let n = try readCount(minimumSize: MemoryLayout<T>.stride)
+        let size = n * MemoryLayout<T>.stride
+        let from = try take(size)
+        return buffer.withUnsafeBytes { body(n, UnsafeRawBufferPointer(rebasing: $0[from..<(from + size)])) }
     }
 
     public mutating func readArrays<T: BitwiseCopyable>(of type: T.Type = T.self) throws(SnapshotError) -> [[T]] {

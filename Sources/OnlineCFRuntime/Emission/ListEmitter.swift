@@ -81,7 +81,8 @@ public final class ListEmitter {
     /// TTL: the remaining lifetimes of the restored lists' keys stand in for when they
     /// were written, so that a restart rewrites only the lists due for a refresh (less
     /// than half the TTL left, or no key) instead of every one; an expired id without a
-    /// key is known to have no list (nothing to delete). `remaining` answers, for
+    /// key is known to have no list (nothing to delete), and an expired id whose deletion
+    /// is not pending is not asked about at all. `remaining` answers, for
     /// a family and a block of entity names, each key's remaining time to live in
     /// milliseconds (−2: no key; −1: a key without expiry). Call after ``noteRestoredState(_:)``.
     public func noteRestoredKeyLifetimes(_ model: CFModel, remaining: (ListFamily, ArraySlice<String>) throws -> [Int64]) rethrows {
@@ -89,6 +90,7 @@ public final class ListEmitter {
         let now = ContinuousClock.now
         var families = model.parameters.algorithms.sorted().map(ListFamily.algorithm)
         if model.parameters.recall != nil { families += [.recent, .u2i2i] }
+        let changed = model.changedEntities(full: true)
         for family in families {
             let restored = existingBefore[family.entityKind] ?? 0
             guard restored > 0 else { continue }
@@ -98,9 +100,22 @@ public final class ListEmitter {
             var known = fingerprints.removeValue(forKey: family) ?? []
             var missing: [UInt32] = []
             if known.count < restored { known.append(contentsOf: repeatElement(0, count: restored - known.count)) }
-            for start in stride(from: 0, to: restored, by: 1000) {
-                let lives = try remaining(family, names[start..<min(restored, start + 1000)])
-                for (n, life) in zip(start..., lives) {
+            // An expired id whose list is not waiting to be deleted (its expiry was
+            // emitted) has no key: it is not asked about, so that a restart's cost follows
+            // the live ids, not every id ever seen.
+            let pending = Set(changed.first { $0.0 == family }?.1 ?? [])
+            var asked: [UInt32] = []
+            for n in 0..<restored {
+                if model.hasExpired(family.entityKind, UInt32(n)) && !pending.contains(UInt32(n)) {
+                    if known[n] == 0 { known[n] = Self.emptyFingerprint }
+                } else {
+                    asked.append(UInt32(n))
+                }
+            }
+            for start in stride(from: 0, to: asked.count, by: 20_000) {
+                let block = asked[start..<min(asked.count, start + 20_000)]
+                let lives = try remaining(family, block.map { names[Int($0)] }[...])
+                for (n, life) in zip(block.lazy.map { Int($0) }, lives) {
                     if life >= 0, times[n] == nil { times[n] = now - .milliseconds(ttl - min(life, ttl)) }
                     // No key: the list is empty in the store. An expired id has none to
                     // write either; a live one is computed at the first emission and

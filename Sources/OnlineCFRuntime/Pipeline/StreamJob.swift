@@ -412,10 +412,11 @@ public final class StreamJob {
         }
         emitter.noteRestoredState(model)
         if configuration.parameters.ttlMillis != nil {
-            let (client, keys) = (store.client, store.keys)
+            // Two connections ask at once (the server's work overlaps ours).
+            let (pipeline, keys) = (ParallelPipeline(endpoint: store.client.endpoint), store.keys)
             try emitter.noteRestoredKeyLifetimes(model) { family, names in
                 let prefix = keys.listPrefix(family)
-                return try client.pipeline(names.map { RedisCommand("PTTL", prefix + $0) }).map { Int64($0.int ?? -2) }
+                return try pipeline.run(names.map { RedisCommand("PTTL", prefix + $0) }).map { Int64($0.int ?? -2) }
             }
         }
         try moderation.refresh(&model)

@@ -1,3 +1,4 @@
+import Foundation
 import OnlineCFCore
 import OnlineCFKV
 
@@ -107,48 +108,34 @@ extension StateStore {
     }
 
     /// Reads the snapshot `record` of a worker (default: this store's) into `decode`,
-    /// which gets a streamed ``SnapshotDecoder`` (the chunks are fetched, a few per round
-    /// trip, as it reads: the snapshot is never whole in memory), and checks its size and
-    /// checksum once it is read. `shouldStop` is asked before every round trip: when it
-    /// answers true, the read stops and nil is returned.
+    /// which gets a streamed ``SnapshotDecoder``, and checks its size and checksum once it
+    /// is read. The chunks are fetched a few per round trip by a thread of their own, on
+    /// a connection of its own, at most ``SnapshotPrefetcher/ahead`` chunks ahead of the
+    /// decoder: reading the KV store and the checksum overlap decoding, and the snapshot
+    /// is never whole in memory. `shouldStop` is asked before every chunk: when it answers
+    /// true, the read stops and nil is returned.
     public func loadSnapshot<Value>(_ record: SnapshotRecord, worker: Int? = nil, shouldStop: @escaping () -> Bool = { false },
                                     decode: (inout SnapshotDecoder) throws(SnapshotError) -> Value) throws -> Value? {
         let owner = worker ?? self.worker
-        let (client, keys) = (self.client, self.keys)
+        let keys = self.keys
+        let prefetcher = SnapshotPrefetcher(endpoint: client.endpoint, keys: keys, worker: owner, record: record)
+        defer { prefetcher.stop() }
         var failure: (any Error)?
         var stopped = false
-        var fetched = 0, size = 0
-        var checksum = SnapshotChecksum()
-        var queue: [[UInt8]] = []
         func next() throws(SnapshotError) -> [UInt8]? {
-            if queue.isEmpty {
-                guard fetched < record.chunks else { return nil }
-                if shouldStop() {
-                    stopped = true
-                    throw SnapshotError("stopped")
-                }
-                do {
-                    let end = min(record.chunks, fetched + 4)
-                    let replies = try client.pipeline((fetched..<end).map { RedisCommand("GET", keys.snapshotChunk(worker: owner, id: record.id, chunk: $0)) })
-                    for (n, reply) in zip(fetched..<end, replies) {
-                        guard let chunk = reply.bytes else {
-                            throw RuntimeError("chunk \(n) of snapshot \(record.id) of namespace '\(keys.namespace)' (worker \(owner)) is missing (\(reply)): the state is damaged (was the KV store flushed, or did it evict keys?). 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'")
-                        }
-                        queue.append(chunk)
-                    }
-                    fetched = end
-                } catch {
-                    failure = error
-                    throw SnapshotError("\(error)")
-                }
+            if shouldStop() {
+                stopped = true
+                throw SnapshotError("stopped")
             }
-            let chunk = queue.removeFirst()
-            checksum.update(chunk[...])
-            size += chunk.count
-            return chunk
+            do {
+                return try prefetcher.next()
+            } catch {
+                failure = error
+                throw SnapshotError("\(error)")
+            }
         }
         var decoder = SnapshotDecoder(totalBytes: record.bytes, source: next)
-        func damaged() -> RuntimeError { RuntimeError("snapshot \(record.id) of namespace '\(keys.namespace)' (worker \(owner)) does not match its checksum (\(size) bytes read, \(record.bytes) recorded): the state is damaged. 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'") }
+        func damaged(_ size: Int) -> RuntimeError { RuntimeError("snapshot \(record.id) of namespace '\(keys.namespace)' (worker \(owner)) does not match its checksum (\(size) bytes read, \(record.bytes) recorded): the state is damaged. 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'") }
         let value: Value
         do {
             value = try decode(&decoder)
@@ -160,10 +147,112 @@ extension StateStore {
             while (try? next()) != nil {}
             if let failure { throw failure }
             if stopped { return nil }
-            guard size == record.bytes, checksum.value == record.checksum else { throw damaged() }
+            let read = prefetcher.result
+            guard read.bytes == record.bytes, read.checksum == record.checksum else { throw damaged(read.bytes) }
             throw RuntimeError("namespace '\(keys.namespace)': \(error)")
         }
-        guard fetched == record.chunks, queue.isEmpty, size == record.bytes, checksum.value == record.checksum else { throw damaged() }
+        // Every chunk has been handed over (a decoder that ends early leaves some behind).
+        guard try prefetcher.next() == nil else { throw damaged(prefetcher.result.bytes) }
+        let read = prefetcher.result
+        guard read.chunks == record.chunks, read.bytes == record.bytes, read.checksum == record.checksum else { throw damaged(read.bytes) }
         return value
+    }
+}
+
+/// Fetches the chunks of a snapshot in order on a thread of its own with its own client,
+/// at most ``ahead`` chunks ahead of the reader, and sums their size and checksum as they
+/// arrive. ``next()`` hands them over in order; ``stop()`` ends the thread early.
+final class SnapshotPrefetcher: @unchecked Sendable {
+    // Sendable by hand: every stored `var` is read and written only with `condition`
+    // locked (NSCondition is the wait/signal primitive the standard library lacks).
+    private let condition = NSCondition()
+    private var ready: [[UInt8]] = []
+    private var handedOver = 0
+    private var finished = false
+    private var stopping = false
+    private var failure: (any Error)?
+    private var read = (chunks: 0, bytes: 0, checksum: UInt64(0))
+
+    /// Chunks fetched ahead of the reader at most (4 MiB each).
+    static let ahead = 8
+
+    init(endpoint: RedisEndpoint, keys: KeySchema, worker: Int, record: SnapshotRecord) {
+        let thread = Thread { [self] in
+            let client = RedisClient(endpoint: endpoint, log: stderrLine, shouldGiveUp: { [self] in isStopping })
+            var checksum = SnapshotChecksum()
+            var fetched = 0, bytes = 0
+            while fetched < record.chunks {
+                condition.lock()
+                while ready.count >= Self.ahead && !stopping { condition.wait() }
+                let stop = stopping
+                condition.unlock()
+                if stop { break }
+                let end = min(record.chunks, fetched + 4)
+                var chunks: [[UInt8]] = []
+                do {
+                    let replies = try client.pipeline((fetched..<end).map { RedisCommand("GET", keys.snapshotChunk(worker: worker, id: record.id, chunk: $0)) })
+                    for (n, reply) in zip(fetched..<end, replies) {
+                        guard let chunk = reply.bytes else {
+                            throw RuntimeError("chunk \(n) of snapshot \(record.id) of namespace '\(keys.namespace)' (worker \(worker)) is missing (\(reply)): the state is damaged (was the KV store flushed, or did it evict keys?). 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'")
+                        }
+                        checksum.update(chunk[...])
+                        bytes += chunk.count
+                        chunks.append(chunk)
+                    }
+                } catch {
+                    condition.lock()
+                    failure = error
+                    condition.unlock()
+                    break
+                }
+                fetched = end
+                condition.lock()
+                ready.append(contentsOf: chunks)
+                read = (fetched, bytes, checksum.value)
+                condition.broadcast()
+                condition.unlock()
+            }
+            condition.lock()
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "onlinecf snapshot read"
+        thread.start()
+    }
+
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
+    /// The next chunk, waiting for it; nil after the last. Throws what stopped the fetch.
+    func next() throws -> [UInt8]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.isEmpty && !finished { condition.wait() }
+        if !ready.isEmpty {
+            handedOver += 1
+            condition.broadcast()
+            return ready.removeFirst()
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// Chunks, bytes and checksum of what has been fetched so far.
+    var result: (chunks: Int, bytes: Int, checksum: UInt64) {
+        condition.lock()
+        defer { condition.unlock() }
+        return read
+    }
+
+    /// Ends the fetch (the thread exits after its current round trip).
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
     }
 }
