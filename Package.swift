@@ -37,8 +37,11 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
-        // Pure core: events, algorithms, scoring, top-K. No I/O.
-        .target(name: "OnlineCFCore"),
+        // Pure core: events, algorithms, scoring, top-K. No I/O. Optimised in debug builds
+        // too: the tests drive the built binary over real data, and the core's own hash
+        // tables and rows run tens of times slower unoptimised (the standard library's
+        // come precompiled).
+        .target(name: "OnlineCFCore", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Adapter: Redis-compatible KV client over hiredis, and a managed redis-server.
         .target(name: "OnlineCFKV", dependencies: ["CHiredis"]),
         // Runtime: input, state, emission, checkpoints; wires core and adapters.

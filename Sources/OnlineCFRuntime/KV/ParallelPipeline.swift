@@ -11,9 +11,10 @@ final class ParallelPipeline: @unchecked Sendable {
     // by two threads at once.
     private let clients: [RedisClient]
 
-    /// `connections` clients for `endpoint`, opened at their first use.
-    init(endpoint: RedisEndpoint, connections: Int = 2) {
-        clients = (0..<max(1, connections)).map { _ in RedisClient(endpoint: endpoint, log: stderrLine) }
+    /// `connections` clients for `endpoint`, opened at their first use; `shouldGiveUp`
+    /// ends their retries during a KV outage.
+    init(endpoint: RedisEndpoint, retry: RetryPolicy, shouldGiveUp: @escaping @Sendable () -> Bool, connections: Int = 2) {
+        clients = (0..<max(1, connections)).map { _ in RedisClient(endpoint: endpoint, retry: retry, log: stderrLine, shouldGiveUp: shouldGiveUp) }
     }
 
     /// The replies to `commands`, in order (a contiguous share per connection).

@@ -342,7 +342,8 @@ public final class StreamJob {
         let started = clock.now
         model.applyPendingPairs()
         let model = self.model
-        let size = try store.writeSnapshot(meta: &meta, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)) { model.snapshot(into: &$0) }
+        let size = try store.writeSnapshot(meta: &meta, nowMillis: Int64(Date().timeIntervalSince1970 * 1000),
+                                           shouldGiveUp: { [shutdown] in shutdown.isRequested }) { model.snapshot(into: &$0) }
         let took = clock.now - started
         summary.checkpoints += 1
         summary.checkpointSeconds += took.seconds
@@ -413,7 +414,8 @@ public final class StreamJob {
         emitter.noteRestoredState(model)
         if configuration.parameters.ttlMillis != nil {
             // Two connections ask at once (the server's work overlaps ours).
-            let (pipeline, keys) = (ParallelPipeline(endpoint: store.client.endpoint), store.keys)
+            let pipeline = ParallelPipeline(endpoint: store.client.endpoint, retry: store.client.retry, shouldGiveUp: { [shutdown] in shutdown.isRequested })
+            let keys = store.keys
             try emitter.noteRestoredKeyLifetimes(model) { family, names in
                 let prefix = keys.listPrefix(family)
                 return try pipeline.run(names.map { RedisCommand("PTTL", prefix + $0) }).map { Int64($0.int ?? -2) }

@@ -26,7 +26,9 @@ extension StateStore {
     /// lost); after it, at worst the previous chunks are left behind as garbage.
     /// Returns the snapshot's size in bytes.
     @discardableResult
-    public func writeSnapshot(meta: inout StateMeta, nowMillis: Int64, encode: (inout SnapshotEncoder) -> Void) throws -> Int {
+    /// `shouldGiveUp` ends the chunk writes' retries during a KV outage (a shutdown).
+    public func writeSnapshot(meta: inout StateMeta, nowMillis: Int64, shouldGiveUp: @escaping @Sendable () -> Bool = { false },
+                              encode: (inout SnapshotEncoder) -> Void) throws -> Int {
         let previous = meta.snapshot
         let id = meta.snapshotWriting ?? ((previous?.id ?? 0) + 1)
         let metaKey = keys.meta(worker: worker)
@@ -34,44 +36,25 @@ extension StateStore {
             try writeState([RedisCommand("HSET", metaKey, "snapshot_writing", String(id))], what: "starting snapshot \(id)")
             meta.snapshotWriting = id
         }
-        // The encoder hands over each chunk as it fills; they go out four per round trip.
-        // A failed write is kept and thrown once the encoder is done.
-        var failure: (any Error)?
-        var batch: [RedisCommand] = []
+        // The encoder hands over each chunk as it fills; a thread of its own sends them,
+        // four per round trip on a connection of its own, and sums their checksum, while
+        // the model is encoded further (at most ``SnapshotSender/queued`` chunks wait).
+        let sender = SnapshotSender(endpoint: client.endpoint, retry: client.retry, shouldGiveUp: shouldGiveUp, keys: keys, worker: worker, id: id)
         var chunks = 0
-        var checksum = SnapshotChecksum()
-        let (client, keys, worker) = (self.client, self.keys, self.worker)
-        func send() {
-            defer { batch.removeAll() }
-            guard failure == nil, !batch.isEmpty else { return }
-            do {
-                let first = chunks - batch.count
-                for (n, reply) in zip(first..., try client.pipeline(batch)) where reply.string != "OK" {
-                    throw RuntimeError("writing chunk \(n) of snapshot \(id) of namespace '\(keys.namespace)' failed: \(reply)")
-                }
-            } catch {
-                failure = error
-            }
-        }
         var encoder = SnapshotEncoder(chunkSize: Self.snapshotChunkBytes) { chunk in
             // The last, shorter chunk is empty when the size is a multiple of the chunk size.
             if chunk.isEmpty && chunks > 0 { return }
-            checksum.update(chunk)
-            var set = RedisCommand("SET", keys.snapshotChunk(worker: worker, id: id, chunk: chunks))
-            set.append(bytes: Array(chunk))
-            batch.append(set)
+            sender.send(Array(chunk))
             chunks += 1
-            if batch.count == 4 { send() }
         }
         encode(&encoder)
         encoder.finish()
-        send()
-        if let failure { throw failure }
+        let checksum = try sender.finish()
         let size = encoder.count
         // Chunks beyond the last of an earlier, unfinished attempt with this id.
         try deleteSnapshotChunks(id: id, from: chunks, knownCount: nil)
 
-        let record = SnapshotRecord(id: id, chunks: chunks, bytes: size, checksum: checksum.value,
+        let record = SnapshotRecord(id: id, chunks: chunks, bytes: size, checksum: checksum,
                                     logChunk: meta.logChunks, events: meta.eventsCommitted, atMillis: nowMillis)
         var commands = [RedisCommand("HSET", metaKey, "snapshot", String(id), "snapshot_chunks", String(chunks),
                                      "snapshot_bytes", String(record.bytes), "snapshot_checksum", String(record.checksum),
@@ -114,11 +97,11 @@ extension StateStore {
     /// decoder: reading the KV store and the checksum overlap decoding, and the snapshot
     /// is never whole in memory. `shouldStop` is asked before every chunk: when it answers
     /// true, the read stops and nil is returned.
-    public func loadSnapshot<Value>(_ record: SnapshotRecord, worker: Int? = nil, shouldStop: @escaping () -> Bool = { false },
+    public func loadSnapshot<Value>(_ record: SnapshotRecord, worker: Int? = nil, shouldStop: @escaping @Sendable () -> Bool = { false },
                                     decode: (inout SnapshotDecoder) throws(SnapshotError) -> Value) throws -> Value? {
         let owner = worker ?? self.worker
         let keys = self.keys
-        let prefetcher = SnapshotPrefetcher(endpoint: client.endpoint, keys: keys, worker: owner, record: record)
+        let prefetcher = SnapshotPrefetcher(endpoint: client.endpoint, retry: client.retry, shouldStop: shouldStop, keys: keys, worker: owner, record: record)
         defer { prefetcher.stop() }
         var failure: (any Error)?
         var stopped = false
@@ -176,9 +159,10 @@ final class SnapshotPrefetcher: @unchecked Sendable {
     /// Chunks fetched ahead of the reader at most (4 MiB each).
     static let ahead = 8
 
-    init(endpoint: RedisEndpoint, keys: KeySchema, worker: Int, record: SnapshotRecord) {
+    /// `shouldStop` also ends the fetch's retries during a KV outage.
+    init(endpoint: RedisEndpoint, retry: RetryPolicy, shouldStop: @escaping @Sendable () -> Bool, keys: KeySchema, worker: Int, record: SnapshotRecord) {
         let thread = Thread { [self] in
-            let client = RedisClient(endpoint: endpoint, log: stderrLine, shouldGiveUp: { [self] in isStopping })
+            let client = RedisClient(endpoint: endpoint, retry: retry, log: stderrLine, shouldGiveUp: { [self] in isStopping || shouldStop() })
             var checksum = SnapshotChecksum()
             var fetched = 0, bytes = 0
             while fetched < record.chunks {
@@ -254,5 +238,94 @@ final class SnapshotPrefetcher: @unchecked Sendable {
         stopping = true
         condition.broadcast()
         condition.unlock()
+    }
+}
+
+/// Sends the chunks of a snapshot being written, in order, on a thread of its own with its
+/// own client (SETs, four per round trip), and sums their checksum: the KV store's writes
+/// overlap the encoding. ``send(_:)`` waits while ``queued`` chunks are waiting (so the
+/// snapshot is never whole in memory); ``finish()`` waits for the last and throws the
+/// first failure.
+final class SnapshotSender: @unchecked Sendable {
+    // Sendable by hand: every stored `var` is read and written only with `condition`
+    // locked (NSCondition is the wait/signal primitive the standard library lacks).
+    private let condition = NSCondition()
+    private var waiting: [[UInt8]] = []
+    private var ended = false
+    private var done = false
+    private var failure: (any Error)?
+    private var checksum = UInt64(0)
+
+    /// Chunks waiting to be sent at most (4 MiB each).
+    static let queued = 8
+
+    init(endpoint: RedisEndpoint, retry: RetryPolicy, shouldGiveUp: @escaping @Sendable () -> Bool, keys: KeySchema, worker: Int, id: Int) {
+        let thread = Thread { [self] in
+            let client = RedisClient(endpoint: endpoint, retry: retry, log: stderrLine, shouldGiveUp: shouldGiveUp)
+            var sum = SnapshotChecksum()
+            var sent = 0
+            var failed = false
+            while true {
+                condition.lock()
+                while waiting.isEmpty && !ended { condition.wait() }
+                if waiting.isEmpty {
+                    checksum = sum.value
+                    done = true
+                    condition.broadcast()
+                    condition.unlock()
+                    return
+                }
+                let batch = Array(waiting.prefix(4))
+                condition.unlock()
+                if !failed {
+                    var commands: [RedisCommand] = []
+                    for chunk in batch {
+                        sum.update(chunk[...])
+                        var set = RedisCommand("SET", keys.snapshotChunk(worker: worker, id: id, chunk: sent + commands.count))
+                        set.append(bytes: chunk)
+                        commands.append(set)
+                    }
+                    do {
+                        for (n, reply) in zip(sent..., try client.pipeline(commands)) where reply.string != "OK" {
+                            throw RuntimeError("writing chunk \(n) of snapshot \(id) of namespace '\(keys.namespace)' failed: \(reply)")
+                        }
+                    } catch {
+                        failed = true
+                        condition.lock()
+                        failure = error
+                        condition.unlock()
+                    }
+                }
+                sent += batch.count
+                condition.lock()
+                waiting.removeFirst(batch.count)
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+        thread.name = "onlinecf snapshot write"
+        thread.start()
+    }
+
+    /// Queues the next chunk, waiting while ``queued`` are waiting. After a failure the
+    /// chunks are dropped (``finish()`` throws it).
+    func send(_ chunk: [UInt8]) {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting.count >= Self.queued { condition.wait() }
+        waiting.append(chunk)
+        condition.broadcast()
+    }
+
+    /// Waits until every chunk is sent; returns the checksum of them all, or throws the
+    /// first failure.
+    func finish() throws -> UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        ended = true
+        condition.broadcast()
+        while !done { condition.wait() }
+        if let failure { throw failure }
+        return checksum
     }
 }
