@@ -158,7 +158,8 @@ public struct ServeAPI: Sendable {
 
     func u2i2i(user: String, query: Query) async throws -> ServeReply {
         try Self.checkId(user, what: "user")
-        try query.allow(["n", "algo", "seeds", "max_seeds", "max_neighbours", "per_author", "exclude_seen", "exclude_own", "explain"])
+        try query.allow(["n", "algo", "seeds", "seed_items", "seed_mode", "exclude", "max_seeds", "max_neighbours", "per_author",
+                         "exclude_seen", "exclude_own", "explain"])
         var options = RecallOptions()
         options.count = try query.int("n", in: Self.countRange) ?? 50
         if let v = try query.int("max_seeds", in: 0...10_000) { options.maxSeeds = v }
@@ -173,12 +174,13 @@ public struct ServeAPI: Sendable {
             seeds = s
         }
         let blend = try query["algo"].map(Self.parseBlend) ?? defaultBlend
+        let request = try Self.recallRequest(query)
         let now = nowMillis()
         let (chosenOptions, chosenSeeds) = (options, seeds)
         let answer = try await pool.withStore { store in
             let recall = KVRecall(store: store, blend: blend, options: chosenOptions, seeds: chosenSeeds)
             recall.nowMillis = { now }
-            return try recall.recommend(user: user, explain: explain)
+            return try recall.recommend(user: user, explain: explain, request: request)
         }
         var j = JSONText(capacity: 64 + answer.entries.count * (explain ? 160 : 48))
         j.raw("{"); j.key("user"); j.string(user)
@@ -204,6 +206,27 @@ public struct ServeAPI: Sendable {
         }
         j.raw("]}")
         return .json(200, j.bytes)
+    }
+
+    /// Request-time seeds (`seed_items=ITEM[:WEIGHT],…`, joining the stored ones or, with
+    /// `seed_mode=replace`, replacing them) and exclusions (`exclude=ITEM,…`); every id is
+    /// checked as a path id is.
+    static func recallRequest(_ query: Query) throws -> RecallRequest {
+        var request = RecallRequest()
+        do {
+            if let text = query["seed_items"] { request.seeds = try RecallRequest.parseSeeds(text) }
+            if let text = query["exclude"] { request.exclude = try RecallRequest.parseExclude(text) }
+        } catch {
+            throw APIError(400, "\(error.message)")
+        }
+        for seed in request.seeds { try checkId(seed.item, what: "seed item") }
+        for item in request.exclude { try checkId(item, what: "excluded item") }
+        switch query["seed_mode"] {
+        case nil, "join": break
+        case "replace": request.replacesStoredSeeds = true
+        case let other?: throw APIError(400, "seed_mode must be join or replace, not '\(other)'")
+        }
+        return request
     }
 
     /// `ALGO[:WEIGHT],…`: an unknown algorithm is 404 (as in the path), a bad weight or a

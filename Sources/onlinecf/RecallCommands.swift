@@ -65,6 +65,12 @@ struct U2I2ICommand: ParsableCommand {
     var algo: String = "itemcf:cosine"
     @Option(name: .long, help: "Seed source: u2i, recent or both (default: both).")
     var seeds: SeedSource = .both
+    @Option(name: .long, help: "Seeds given with the request, ITEM[:WEIGHT],… (weight 1 when absent): they join the stored seeds (weights summed per item), or replace them with --replace-seeds. They count as seen items. Works for a user the store has never seen.")
+    var seedItems: String?
+    @Flag(name: .long, help: "Use only the --seed-items, not the stored seeds (the stored history still counts as seen).")
+    var replaceSeeds = false
+    @Option(name: .long, help: "Items never returned, ITEM,…")
+    var exclude: String?
     @Flag(name: .long, help: "Also print which seeds and lists contributed to each item.")
     var explain = false
     @Flag(name: .long, help: "Answer each user from the KV store afresh (no lists shared between users) and print the latency p50/p99 on stderr.")
@@ -75,6 +81,17 @@ struct U2I2ICommand: ParsableCommand {
     func validate() throws {
         if (user == nil) == (users == nil) { throw ValidationError("give a USER or --users FILE (one of them)") }
         do { _ = try RecallBlend(parsing: algo) } catch { throw ValidationError("--algo: \(error)") }
+        _ = try request()
+        if replaceSeeds && seedItems == nil { throw ValidationError("--replace-seeds needs --seed-items") }
+    }
+
+    private func request() throws -> RecallRequest {
+        do {
+            return RecallRequest(seeds: try seedItems.map(RecallRequest.parseSeeds) ?? [], replacesStoredSeeds: replaceSeeds,
+                                 exclude: try exclude.map(RecallRequest.parseExclude) ?? [])
+        } catch {
+            throw ValidationError("--seed-items/--exclude: \(error)")
+        }
     }
 
     func run() throws {
@@ -84,6 +101,7 @@ struct U2I2ICommand: ParsableCommand {
         let options = spec.recallOptions { path, message in problems.append("\(path): \(message)") }
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
         let blend = try RecallBlend(parsing: algo)
+        let request = try request()
         let ids: [String]
         if let users {
             let data = users == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: users)
@@ -101,7 +119,7 @@ struct U2I2ICommand: ParsableCommand {
             let clock = ContinuousClock()
             for id in ids {
                 let started = clock.now
-                let answer = try recall.recommend(user: id, explain: explain)
+                let answer = try recall.recommend(user: id, explain: explain, request: request)
                 if latency { timings.record((clock.now - started).timeInterval, weight: 1) }
                 if answer.seeds == 0 && ids.count == 1 {
                     stderrLine("user '\(id)' has no \(seeds == .both ? "" : seeds.rawValue + " ")seeds in namespace '\(kv.namespaceName)'")

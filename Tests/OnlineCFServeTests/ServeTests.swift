@@ -183,6 +183,38 @@ import OnlineCFTestSupport
         try f.server.stop()
     }
 
+    /// Request-time seeds and exclusions: a user the store has never seen, given seedy's
+    /// stored seeds in the request, gets seedy's list; excluded items never appear; with
+    /// `seed_mode=replace` only the request's seeds count (the stored ones stay seen); bad
+    /// seeds and modes are 400.
+    @Test func requestSeedsAndExclusions() throws {
+        let f = try Fixture()
+        let stored = try f.json("/v1/u2i2i/seedy", as: RecallJSON.self)
+        #expect(stored.seeds == 2 && stored.items.count >= 2)
+        let guest = try f.json("/v1/u2i2i/guest?seed_items=i1:2,i3", as: RecallJSON.self)
+        #expect(guest.seeds == 2)
+        #expect(guest.pairs.map(\.0) == stored.pairs.map(\.0))
+        #expect(guest.pairs.map(\.1) == stored.pairs.map(\.1))
+        let first = stored.pairs[0].0
+        let excluded = try f.json("/v1/u2i2i/guest?seed_items=i1:2,i3&exclude=\(first),nothing", as: RecallJSON.self)
+        #expect(!excluded.pairs.contains { $0.0 == first })
+        let rest = stored.pairs.map(\.0).filter { $0 != first }
+        #expect(Array(excluded.pairs.map(\.0).prefix(rest.count)) == rest)
+        let joined = try f.json("/v1/u2i2i/seedy?seed_items=i2", as: RecallJSON.self)
+        #expect(joined.seeds == 3)
+        let replaced = try f.json("/v1/u2i2i/seedy?seed_items=i2&seed_mode=replace", as: RecallJSON.self)
+        let alone = try f.json("/v1/u2i2i/guest?seed_items=i2&exclude=i1,i3", as: RecallJSON.self)
+        #expect(replaced.seeds == 1)
+        #expect(replaced.pairs.map(\.0) == alone.pairs.map(\.0))
+        #expect(replaced.pairs.map(\.1) == alone.pairs.map(\.1))
+        let many = (0...RecallRequest.maxItems).map { "i\($0)" }.joined(separator: ",")
+        for query in ["seed_items=i1:0", "seed_items=i1:-2", "seed_items=:3", "seed_mode=both", "seed_items=\(many)", "exclude=\(many)"] {
+            let reply = try f.get("/v1/u2i2i/guest?\(query)")
+            #expect(reply.status == 400, "\(query.prefix(40)): \(reply.status) \(reply.text.prefix(200))")
+        }
+        try f.server.stop()
+    }
+
     /// 4xx answers, /healthz, /metrics, 503 when the store is gone, and SIGTERM → exit 0.
     @Test func errorsHealthMetricsAndShutdown() throws {
         let f = try Fixture()

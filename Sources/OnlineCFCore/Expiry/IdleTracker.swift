@@ -103,7 +103,7 @@ public struct PairAdjacency: Sendable {
     public private(set) var itemsOf: [[UInt32]] = []
     public private(set) var usersOf: [[UInt32]] = []
     /// (slot in itemsOf[u]) << 32 | slot in usersOf[i].
-    private var slots = PairMap<UInt64>()
+    private var slots: [UInt64: UInt64] = [:]
 
     public init() {}
 
@@ -164,13 +164,15 @@ extension PairAdjacency: SnapshotCodable {
     public func encode(to encoder: inout SnapshotEncoder) {
         encoder.write(arrays: itemsOf)
         encoder.write(arrays: usersOf)
-        encoder.write(part: slots)
+        encoder.write(array: Array(slots.keys))
+        encoder.write(array: Array(slots.values))
     }
 
     public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         self.init()
         itemsOf = try decoder.readArrays()
         usersOf = try decoder.readArrays()
-        slots = try decoder.readPart()
+        let keys: [UInt64] = try decoder.readArray(), values: [UInt64] = try decoder.readArray()
+        slots = Dictionary(uniqueKeysWithValues: zip(keys, values))
     }
 }

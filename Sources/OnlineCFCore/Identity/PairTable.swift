@@ -40,71 +40,8 @@ public struct PairSet: Sendable {
     public func forEach(_ body: (UInt64) -> Void) { slots.forEachOccupied { _, key in body(key) } }
 }
 
-/// A map from id pairs packed in a `UInt64` to a bitwise-copyable value, laid out as
-/// ``PairSet`` (the same table, the values in a parallel array): a snapshot stores it as
-/// it is and a restore does not hash.
-public struct PairMap<Value: BitwiseCopyable & Sendable>: Sendable {
-    fileprivate var slots = PairSlots()
-    private var values: [Value] = []
-
-    public init() {}
-
-    public var count: Int { slots.count }
-
-    public subscript(key: UInt64) -> Value? {
-        get { slots.find(key).map { values[$0] } }
-        set {
-            if let newValue { updateValue(newValue, forKey: key) } else { removeValue(forKey: key) }
-        }
-    }
-
-    /// Sets the value of `key`; returns whether the key was absent.
-    @discardableResult
-    public mutating func updateValue(_ value: Value, forKey key: UInt64) -> Bool {
-        if let slot = slots.find(key) {
-            values[slot] = value
-            return false
-        }
-        // Values follow their keys: grow first (keys and values move together), then place.
-        if slots.needsGrowth(adding: 1) { resize(to: slots.capacity(for: slots.count + 1)) }
-        let slot = slots.insertAbsent(key, move: { _, _ in })
-        if values.count < slots.tableSize { values = Self.blank(slots.tableSize, like: value) }
-        values[slot] = value
-        return true
-    }
-
-    /// Removes `key`; returns its value, nil when absent.
-    @discardableResult
-    public mutating func removeValue(forKey key: UInt64) -> Value? {
-        guard let slot = slots.find(key) else { return nil }
-        // The values leave self while the keys shift back (one exclusive access at a time).
-        var moved = values
-        values = []
-        let value = moved[slot]
-        slots.remove(at: slot, move: { from, to in moved[to] = moved[from] })
-        values = moved
-        if slots.needsShrinking { resize(to: slots.capacity(for: slots.count)) }
-        return value
-    }
-
-    /// Calls `body` with every key and its value.
-    public func forEach(_ body: (UInt64, Value) -> Void) { slots.forEachOccupied { slot, key in body(key, values[slot]) } }
-
-    private mutating func resize(to capacity: Int) {
-        let old = values
-        var fresh: [Value] = []
-        slots.rehash(capacity: capacity) { from, to in
-            if fresh.isEmpty { fresh = Self.blank(capacity, like: old[from]) }
-            fresh[to] = old[from]
-        }
-        values = fresh
-    }
-
-    private static func blank(_ count: Int, like value: Value) -> [Value] { [Value](repeating: value, count: count) }
-}
-
-/// The table shared by ``PairSet`` and ``PairMap``: keys only; a map moves its values
-/// where `move(from, to)` says.
+/// The table of ``PairSet``: keys only (`move(from, to)` reports where a key moves, for
+/// tables that keep values beside their keys).
 struct PairSlots: Sendable {
     /// `~key` per slot; 0 is an empty slot. Empty or a power of two long.
     private(set) var keys: [UInt64] = []
@@ -268,26 +205,5 @@ extension PairSet: SnapshotCodable {
 
     public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         slots = try PairSlots(from: &decoder)
-    }
-}
-
-extension PairMap: SnapshotCodable {
-    /// The keys as ``PairSet`` writes them, then the values of the occupied slots in order.
-    public func encode(to encoder: inout SnapshotEncoder) {
-        let occupied = slots.encode(to: &encoder)
-        encoder.write(array: occupied.map { values[$0] })
-    }
-
-    public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
-        slots = try PairSlots(from: &decoder)
-        let packed: [Value] = try decoder.readArray()
-        guard packed.count == slots.count else { throw SnapshotError("a pair map of the snapshot has \(packed.count) values for \(slots.count) keys: it is damaged") }
-        guard let first = packed.first else { return }
-        values = [Value](repeating: first, count: slots.tableSize)
-        var next = 0
-        slots.forEachOccupied { slot, _ in
-            values[slot] = packed[next]
-            next += 1
-        }
     }
 }

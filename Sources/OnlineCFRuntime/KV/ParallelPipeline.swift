@@ -17,6 +17,9 @@ final class ParallelPipeline: @unchecked Sendable {
         clients = (0..<max(1, connections)).map { _ in RedisClient(endpoint: endpoint, retry: retry, log: stderrLine, shouldGiveUp: shouldGiveUp) }
     }
 
+    /// Commands sent by its clients so far (call between runs).
+    var commandsSent: Int { clients.reduce(0) { $0 + $1.commandsSent } }
+
     /// The replies to `commands`, in order (a contiguous share per connection).
     func run(_ commands: [RedisCommand]) throws -> [RESPValue] {
         let lanes = min(clients.count, max(1, commands.count / 256))

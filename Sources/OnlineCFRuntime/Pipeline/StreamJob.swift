@@ -94,7 +94,7 @@ public final class StreamJob {
     /// and each commit records its position with the events, in one transaction.
     public func run(source: any EventSource) throws -> RunSummary {
         let start = clock.now
-        let commandsBefore = store.client.commandsSent
+        let commandsBefore = store.client.commandsSent + store.sideCommandsSent
         self.source = source
         var loop = JobLoop(settings: JobLoop.Settings(configuration))
         while true {
@@ -180,7 +180,7 @@ public final class StreamJob {
         if model.parameters.ttlMillis != nil {
             summary.expiredUsers = model.expiredUsers; summary.expiredItems = model.expiredItems; summary.livePairs = model.pairCount
         }
-        summary.kvCommands += store.client.commandsSent - commandsBefore
+        summary.kvCommands += store.client.commandsSent + store.sideCommandsSent - commandsBefore
         summary.seconds = (clock.now - start).seconds
         summary.peakResidentBytes = RunSummary.currentPeakResidentBytes()
         return summary
@@ -420,6 +420,7 @@ public final class StreamJob {
                 let prefix = keys.listPrefix(family)
                 return try pipeline.run(names.map { RedisCommand("PTTL", prefix + $0) }).map { Int64($0.int ?? -2) }
             }
+            store.sideCommandsSent += pipeline.commandsSent
         }
         try moderation.refresh(&model)
     }
@@ -485,7 +486,7 @@ public final class StreamJob {
 
     /// Brings the counters up to date (cheap: a few atomic adds per loop turn).
     private func reportMetrics() {
-        let commands = store.client.commandsSent + writer.commandsSent
+        let commands = store.client.commandsSent + store.sideCommandsSent + writer.commandsSent
         let lists = emitter.stats.listsWritten + emitter.stats.listsDeleted
         metrics.linesRead.increment(by: Int64(summary.linesRead - reported.lines))
         metrics.eventsRead.increment(by: Int64(summary.events - reported.events))

@@ -12,6 +12,67 @@ public enum SeedSource: String, Sendable, CaseIterable {
     case both
 }
 
+/// What one u2i2i request brings beyond the stored state: seeds given with it (a guest,
+/// a signed-out visitor, a session's items) and items to leave out.
+public struct RecallRequest: Sendable, Equatable {
+    /// Items and weights used as seeds, beside or instead of the stored ones. A request
+    /// seed counts as an item the user interacted with (with `excludeSeen` it is never
+    /// returned).
+    public var seeds: [RecallSeedName] = []
+    /// Whether `seeds` replace the stored seeds (true) or join them, weights summed per
+    /// item (false, the default). The stored history still counts as seen either way.
+    public var replacesStoredSeeds = false
+    /// Items never returned.
+    public var exclude: Set<String> = []
+
+    /// At most this many request seeds and exclusions each.
+    public static let maxItems = 1_000
+
+    public init(seeds: [RecallSeedName] = [], replacesStoredSeeds: Bool = false, exclude: Set<String> = []) {
+        self.seeds = seeds
+        self.replacesStoredSeeds = replacesStoredSeeds
+        self.exclude = exclude
+    }
+
+    /// Parses `ITEM[:WEIGHT],…` (weight 1 when absent; the last `:` separates a weight
+    /// only when what follows is a number, so ids may hold colons).
+    public static func parseSeeds(_ text: String) throws(RecallRequestError) -> [RecallSeedName] {
+        var out: [RecallSeedName] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: true) {
+            var item = String(part), weight = 1.0
+            if let colon = part.lastIndex(of: ":"), let w = Double(part[part.index(after: colon)...]) {
+                item = String(part[..<colon]); weight = w
+            }
+            guard !item.isEmpty else { throw RecallRequestError("a seed with an empty item id in '\(part)'") }
+            guard weight.isFinite, weight > 0 else { throw RecallRequestError("the weight of seed '\(item)' must be a number > 0") }
+            out.append(RecallSeedName(item: item, weight: weight))
+        }
+        guard out.count <= maxItems else { throw RecallRequestError("\(out.count) seeds; at most \(maxItems)") }
+        return out
+    }
+
+    /// Parses `ITEM,…`.
+    public static func parseExclude(_ text: String) throws(RecallRequestError) -> Set<String> {
+        let items = text.split(separator: ",", omittingEmptySubsequences: true).map(String.init)
+        guard items.count <= maxItems else { throw RecallRequestError("\(items.count) excluded items; at most \(maxItems)") }
+        return Set(items)
+    }
+}
+
+/// A seed named by its item id.
+public struct RecallSeedName: Sendable, Equatable {
+    public var item: String
+    public var weight: Double
+    public init(item: String, weight: Double) { self.item = item; self.weight = weight }
+}
+
+/// A request's seeds or exclusions that cannot be used; the message says why.
+public struct RecallRequestError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 /// One u2i2i answer read from the KV store.
 public struct RecallAnswer: Sendable {
     public struct Entry: Sendable {
@@ -57,7 +118,10 @@ public final class KVRecall {
         self.composer = U2I2IComposer(blend: blend, options: options)
     }
 
-    public func recommend(user: String, explain: Bool = false) throws -> RecallAnswer {
+    /// The user's recall: stored seeds (as ``seedSource`` says) and `request`'s, expanded,
+    /// ranked and filtered; `request.exclude` never appears. A user the store has never
+    /// seen gets the recall of the request's seeds alone.
+    public func recommend(user: String, explain: Bool = false, request: RecallRequest = RecallRequest()) throws -> RecallAnswer {
         if !cacheLists { lists.removeAll(); blocked.removeAll(); authors.removeAll() }
         let keys = store.keys
         let sets = try store.readSortedSets([keys.u2iSeeds(user: user), keys.list(.recent, id: user)])
@@ -67,9 +131,15 @@ public final class KVRecall {
             for (item, w) in set {
                 let i = items.intern(item)
                 seen.insert(i)
-                if seedSource == .both || seedSource == source { weights[i, default: 0] += w }
+                if !request.replacesStoredSeeds && (seedSource == .both || seedSource == source) { weights[i, default: 0] += w }
             }
         }
+        for seed in request.seeds {
+            let i = items.intern(seed.item)
+            seen.insert(i)
+            weights[i, default: 0] += seed.weight
+        }
+        let excluded = Set(request.exclude.map { items.intern($0) })
         let seeds = weights.map { RecallSeed(item: $0.key, weight: $0.value) }
         let chosen = composer.chosenSeeds(seeds, names: items.names)
         try fetchLists(for: chosen.map(\.item))
@@ -83,7 +153,7 @@ public final class KVRecall {
         while true {
             try fetchFacts(Array(ranked[0..<known].map(\.item)), nowMillis: now)
             let prefix = Array(ranked[0..<known])
-            selected = composer.select(prefix, user: user, seen: { seen.contains($0) }, blocked: { self.blocked[$0] ?? false },
+            selected = composer.select(prefix, user: user, seen: { seen.contains($0) }, blocked: { self.blocked[$0] ?? false || excluded.contains($0) },
                                        author: { self.authors[$0] ?? nil })
             if known == ranked.count || (options.count > 0 && selected.count >= options.count) { break }
             known = ranked.count

@@ -49,7 +49,8 @@ extension StateStore {
         }
         encode(&encoder)
         encoder.finish()
-        let checksum = try sender.finish()
+        let (checksum, chunkCommands) = try sender.finish()
+        sideCommandsSent += chunkCommands
         let size = encoder.count
         // Chunks beyond the last of an earlier, unfinished attempt with this id.
         try deleteSnapshotChunks(id: id, from: chunks, knownCount: nil)
@@ -137,6 +138,7 @@ extension StateStore {
         // Every chunk has been handed over (a decoder that ends early leaves some behind).
         guard try prefetcher.next() == nil else { throw damaged(prefetcher.result.bytes) }
         let read = prefetcher.result
+        sideCommandsSent += prefetcher.commandsSent
         guard read.chunks == record.chunks, read.bytes == record.bytes, read.checksum == record.checksum else { throw damaged(read.bytes) }
         return value
     }
@@ -155,6 +157,7 @@ final class SnapshotPrefetcher: @unchecked Sendable {
     private var stopping = false
     private var failure: (any Error)?
     private var read = (chunks: 0, bytes: 0, checksum: UInt64(0))
+    private var commands = 0
 
     /// Chunks fetched ahead of the reader at most (4 MiB each).
     static let ahead = 8
@@ -197,6 +200,7 @@ final class SnapshotPrefetcher: @unchecked Sendable {
                 condition.unlock()
             }
             condition.lock()
+            commands = client.commandsSent
             finished = true
             condition.broadcast()
             condition.unlock()
@@ -223,6 +227,13 @@ final class SnapshotPrefetcher: @unchecked Sendable {
         }
         if let failure { throw failure }
         return nil
+    }
+
+    /// Commands its client sent (known once ``next()`` has returned nil).
+    var commandsSent: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return commands
     }
 
     /// Chunks, bytes and checksum of what has been fetched so far.
@@ -255,6 +266,7 @@ final class SnapshotSender: @unchecked Sendable {
     private var done = false
     private var failure: (any Error)?
     private var checksum = UInt64(0)
+    private var commands = 0
 
     /// Chunks waiting to be sent at most (4 MiB each).
     static let queued = 8
@@ -270,6 +282,7 @@ final class SnapshotSender: @unchecked Sendable {
                 while waiting.isEmpty && !ended { condition.wait() }
                 if waiting.isEmpty {
                     checksum = sum.value
+                    commands = client.commandsSent
                     done = true
                     condition.broadcast()
                     condition.unlock()
@@ -317,15 +330,15 @@ final class SnapshotSender: @unchecked Sendable {
         condition.broadcast()
     }
 
-    /// Waits until every chunk is sent; returns the checksum of them all, or throws the
-    /// first failure.
-    func finish() throws -> UInt64 {
+    /// Waits until every chunk is sent; returns the checksum of them all and the commands
+    /// sent, or throws the first failure.
+    func finish() throws -> (checksum: UInt64, commands: Int) {
         condition.lock()
         defer { condition.unlock() }
         ended = true
         condition.broadcast()
         while !done { condition.wait() }
         if let failure { throw failure }
-        return checksum
+        return (checksum, commands)
     }
 }

@@ -72,6 +72,9 @@ public struct SnapshotRecord: Sendable, Equatable {
 /// worker's state (log chunk, meta, sketch, marks) runs in one script that first checks
 /// the lease, so a process that lost its lease cannot write it.
 public final class StateStore {
+    /// Commands sent by the store's own helper connections (snapshot reads and writes),
+    /// which `client.commandsSent` does not count.
+    public internal(set) var sideCommandsSent = 0
     public let client: RedisClient
     public let keys: KeySchema
     /// The worker whose state this store commits.
