@@ -128,56 +128,13 @@ public struct CountRow: Sendable {
 }
 
 extension CountRow: SnapshotCodable {
-    /// The table's size, a bitmap of its occupied slots, then only those slots in order:
-    /// a third less than the whole table at its usual load, and read back into the same
-    /// places without hashing.
+    /// The table as it is (``SnapshotEncoder/write(slotTable:occupied:)``).
     public func encode(to encoder: inout SnapshotEncoder) {
-        encoder.write(int: slots.count)
-        var occupancy = [UInt64](repeating: 0, count: (slots.count + 63) / 64)
-        var occupied: [UInt64] = []
-        occupied.reserveCapacity(count)
-        for (i, slot) in slots.enumerated() where slot != 0 {
-            occupancy[i >> 6] |= 1 << UInt64(i & 63)
-            occupied.append(slot)
-        }
-        encoder.write(array: occupancy)
-        encoder.write(array: occupied)
+        encoder.write(slotTable: slots, occupied: count)
     }
 
     public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
         self.init()
-        let capacity = try decoder.readInt()
-        let occupancy: [UInt64] = try decoder.readArray()
-        guard capacity >= 0, occupancy.count == (capacity + 63) / 64,
-              capacity % 64 == 0 || occupancy.last! >> UInt64(capacity % 64) == 0 else {
-            throw SnapshotError("a co-occurrence row of the snapshot is inconsistent: the snapshot is damaged")
-        }
-        let occupiedCount = occupancy.reduce(0) { $0 + $1.nonzeroBitCount }
-        // The occupied slots go from the decoder's buffer straight to their places.
-        var slots: [UInt64] = []
-        let consistent = try decoder.withArrayBytes(of: UInt64.self) { n, bytes in
-            guard n == occupiedCount, n <= capacity else { return false }
-            guard capacity > 0 else { return true }
-            var empty = false
-            slots = [UInt64](unsafeUninitializedCapacity: capacity) { s, initialized in
-                s.initialize(repeating: 0)
-                var next = 0
-                for (w, word) in occupancy.enumerated() {
-                    var bits = word
-                    while bits != 0 {
-                        let slot = bytes.loadUnaligned(fromByteOffset: next << 3, as: UInt64.self)
-                        if slot == 0 { empty = true }
-                        s[w << 6 | bits.trailingZeroBitCount] = slot
-                        next += 1
-                        bits &= bits - 1
-                    }
-                }
-                initialized = capacity
-            }
-            return !empty
-        }
-        guard consistent else { throw SnapshotError("a co-occurrence row of the snapshot is inconsistent: the snapshot is damaged") }
-        count = occupiedCount
-        self.slots = slots
+        (slots, count) = try decoder.readSlotTable(damaged: "a co-occurrence row of the snapshot is inconsistent: the snapshot is damaged")
     }
 }

@@ -23,7 +23,7 @@ public struct PairSet: Sendable {
     @discardableResult
     public mutating func insert(_ key: UInt64) -> Bool {
         guard slots.find(key) == nil else { return false }
-        _ = slots.insertAbsent(key, move: { _, _ in })
+        slots.insertAbsent(key)
         return true
     }
 
@@ -31,17 +31,16 @@ public struct PairSet: Sendable {
     @discardableResult
     public mutating func remove(_ key: UInt64) -> Bool {
         guard let slot = slots.find(key) else { return false }
-        slots.remove(at: slot, move: { _, _ in })
-        slots.shrinkIfNeeded(move: { _, _ in })
+        slots.remove(at: slot)
+        if slots.needsShrinking { slots.rehash(capacity: slots.capacity(for: slots.count)) }
         return true
     }
 
     /// Calls `body` with every key.
-    public func forEach(_ body: (UInt64) -> Void) { slots.forEachOccupied { _, key in body(key) } }
+    public func forEach(_ body: (UInt64) -> Void) { for stored in slots.keys where stored != 0 { body(~stored) } }
 }
 
-/// The table of ``PairSet``: keys only (`move(from, to)` reports where a key moves, for
-/// tables that keep values beside their keys).
+/// The table of ``PairSet``.
 struct PairSlots: Sendable {
     /// `~key` per slot; 0 is an empty slot. Empty or a power of two long.
     private(set) var keys: [UInt64] = []
@@ -49,7 +48,14 @@ struct PairSlots: Sendable {
     /// 64 − log2(table size).
     private var shift: UInt64 = 64
 
-    var tableSize: Int { keys.count }
+    init() {}
+
+    /// A table read back as it was written (`keys` empty or a power of two long).
+    init(keys: [UInt64], count: Int) {
+        self.keys = keys
+        self.count = count
+        shift = keys.isEmpty ? 64 : UInt64(64 - keys.count.trailingZeroBitCount)
+    }
 
     @inline(__always)
     private func home(_ stored: UInt64) -> Int { Self.home(stored, shift: shift) }
@@ -84,13 +90,9 @@ struct PairSlots: Sendable {
         return size
     }
 
-    mutating func shrinkIfNeeded(move: (Int, Int) -> Void) {
-        if needsShrinking { rehash(capacity: capacity(for: count), move: move) }
-    }
-
-    /// Places a key known to be absent (the table must have room); returns its slot.
-    mutating func insertAbsent(_ key: UInt64, move: (Int, Int) -> Void) -> Int {
-        if needsGrowth(adding: 1) { rehash(capacity: capacity(for: count + 1), move: move) }
+    /// Places a key known to be absent, growing the table first when it is 3/4 full.
+    mutating func insertAbsent(_ key: UInt64) {
+        if needsGrowth(adding: 1) { rehash(capacity: capacity(for: count + 1)) }
         let stored = ~key, mask = keys.count - 1
         var i = home(stored)
         keys.withUnsafeMutableBufferPointer { k in
@@ -98,11 +100,10 @@ struct PairSlots: Sendable {
             k[i] = stored
         }
         count += 1
-        return i
     }
 
     /// Empties `slot`, shifting back the keys of its probe run that may move.
-    mutating func remove(at slot: Int, move: (Int, Int) -> Void) {
+    mutating func remove(at slot: Int) {
         let mask = keys.count - 1
         var hole = slot, j = slot
         while true {
@@ -114,7 +115,6 @@ struct PairSlots: Sendable {
             let stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
             if !stays {
                 keys[hole] = s
-                move(j, hole)
                 hole = j
             }
         }
@@ -123,87 +123,35 @@ struct PairSlots: Sendable {
     }
 
     /// Rebuilds the table with `capacity` slots (a power of two).
-    mutating func rehash(capacity: Int, move: (Int, Int) -> Void) {
+    mutating func rehash(capacity: Int) {
         let old = keys
         keys = [UInt64](repeating: 0, count: capacity)
         let shift = UInt64(64 - capacity.trailingZeroBitCount), mask = capacity - 1
         self.shift = shift
         keys.withUnsafeMutableBufferPointer { k in
-            for (from, stored) in old.enumerated() where stored != 0 {
+            for stored in old where stored != 0 {
                 var i = Self.home(stored, shift: shift)
                 while k[i] != 0 { i = (i + 1) & mask }
                 k[i] = stored
-                move(from, i)
             }
         }
-    }
-
-    func forEachOccupied(_ body: (Int, UInt64) -> Void) {
-        for (slot, stored) in keys.enumerated() where stored != 0 { body(slot, ~stored) }
-    }
-}
-
-extension PairSlots {
-    /// The table size, a bitmap of its occupied slots, then those slots' keys in order.
-    func encode(to encoder: inout SnapshotEncoder) -> [Int] {
-        encoder.write(int: keys.count)
-        var occupancy = [UInt64](repeating: 0, count: (keys.count + 63) / 64)
-        var occupied: [UInt64] = [], slots: [Int] = []
-        occupied.reserveCapacity(count)
-        slots.reserveCapacity(count)
-        for (i, stored) in keys.enumerated() where stored != 0 {
-            occupancy[i >> 6] |= 1 << UInt64(i & 63)
-            occupied.append(stored)
-            slots.append(i)
-        }
-        encoder.write(array: occupancy)
-        encoder.write(array: occupied)
-        return slots
-    }
-
-    /// Reads ``encode(to:)``'s table back into the same slots; returns the occupied slots
-    /// in order.
-    init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
-        let size = try decoder.readInt()
-        let occupancy: [UInt64] = try decoder.readArray()
-        guard size == 0 || (size >= 64 && size.nonzeroBitCount == 1), occupancy.count == size / 64 else {
-            throw SnapshotError("a pair table of the snapshot is inconsistent: the snapshot is damaged")
-        }
-        let occupied = occupancy.reduce(0) { $0 + $1.nonzeroBitCount }
-        // The keys go from the decoder's buffer straight to their slots.
-        var keys: [UInt64] = []
-        let consistent = try decoder.withArrayBytes(of: UInt64.self) { n, bytes in
-            guard n == occupied, n * 4 <= size * 3 else { return false }
-            guard size > 0 else { return true }
-            var empty = false
-            keys = [UInt64](unsafeUninitializedCapacity: size) { k, initialized in
-                k.initialize(repeating: 0)
-                var next = 0
-                for (w, word) in occupancy.enumerated() {
-                    var bits = word
-                    while bits != 0 {
-                        let stored = bytes.loadUnaligned(fromByteOffset: next << 3, as: UInt64.self)
-                        if stored == 0 { empty = true }
-                        k[w << 6 | bits.trailingZeroBitCount] = stored
-                        next += 1
-                        bits &= bits - 1
-                    }
-                }
-                initialized = size
-            }
-            return !empty
-        }
-        guard consistent else { throw SnapshotError("a pair table of the snapshot is inconsistent: the snapshot is damaged") }
-        self.keys = keys
-        count = occupied
-        shift = size == 0 ? 64 : UInt64(64 - size.trailingZeroBitCount)
     }
 }
 
 extension PairSet: SnapshotCodable {
-    public func encode(to encoder: inout SnapshotEncoder) { _ = slots.encode(to: &encoder) }
+    /// The table as it is (``SnapshotEncoder/write(slotTable:occupied:)``): a restore puts
+    /// every key back in its slot without hashing.
+    public func encode(to encoder: inout SnapshotEncoder) {
+        encoder.write(slotTable: slots.keys, occupied: slots.count)
+    }
 
     public init(from decoder: inout SnapshotDecoder) throws(SnapshotError) {
-        slots = try PairSlots(from: &decoder)
+        let damaged = "a pair set of the snapshot is inconsistent: the snapshot is damaged"
+        let (keys, count) = try decoder.readSlotTable(damaged: damaged)
+        // A table of this type: empty, or a power of two of at least 64 slots, at most 3/4 full.
+        guard keys.isEmpty || (keys.count >= 64 && keys.count.nonzeroBitCount == 1 && count * 4 <= keys.count * 3) else {
+            throw SnapshotError(damaged)
+        }
+        slots = PairSlots(keys: keys, count: count)
     }
 }

@@ -115,6 +115,22 @@ public struct SnapshotEncoder {
         write(int: parts.count)
         for p in parts { p.encode(to: &self) }
     }
+    /// An open-addressing table of 64-bit slots (0: empty): its size, a bitmap of its
+    /// occupied slots, then only those slots in order — a third less than the whole table
+    /// at a usual load, and read back into the same places without hashing
+    /// (``SnapshotDecoder/readSlotTable(damaged:)``).
+    public mutating func write(slotTable slots: [UInt64], occupied count: Int) {
+        write(int: slots.count)
+        var occupancy = [UInt64](repeating: 0, count: (slots.count + 63) / 64)
+        var occupied: [UInt64] = []
+        occupied.reserveCapacity(count)
+        for (i, slot) in slots.enumerated() where slot != 0 {
+            occupancy[i >> 6] |= 1 << UInt64(i & 63)
+            occupied.append(slot)
+        }
+        write(array: occupancy)
+        write(array: occupied)
+    }
 }
 
 /// Reads what a ``SnapshotEncoder`` wrote, in the same order. Every read is bounds-checked:
@@ -253,6 +269,42 @@ public struct SnapshotDecoder {
         let size = n * MemoryLayout<T>.stride
         let from = try take(size)
         return buffer.withUnsafeBytes { body(n, UnsafeRawBufferPointer(rebasing: $0[from..<(from + size)])) }
+    }
+
+    /// Reads a table written by ``SnapshotEncoder/write(slotTable:occupied:)`` back into
+    /// the same slots (the occupied ones straight from the buffer): the slots and how many
+    /// are occupied. Throws `damaged` when the parts disagree (a bitmap of another length
+    /// or with bits past the size, another count of slots, an occupied slot that is 0).
+    public mutating func readSlotTable(damaged: @autoclosure () -> String) throws(SnapshotError) -> (slots: [UInt64], occupied: Int) {
+        let capacity = try readInt()
+        let occupancy: [UInt64] = try readArray()
+        guard capacity >= 0, occupancy.count == (capacity + 63) / 64,
+              capacity % 64 == 0 || occupancy.last! >> UInt64(capacity % 64) == 0 else { throw SnapshotError(damaged()) }
+        let occupied = occupancy.reduce(0) { $0 + $1.nonzeroBitCount }
+        var slots: [UInt64] = []
+        let consistent = try withArrayBytes(of: UInt64.self) { n, bytes in
+            guard n == occupied, n <= capacity else { return false }
+            guard capacity > 0 else { return true }
+            var empty = false
+            slots = [UInt64](unsafeUninitializedCapacity: capacity) { s, initialized in
+                s.initialize(repeating: 0)
+                var next = 0
+                for (w, word) in occupancy.enumerated() {
+                    var bits = word
+                    while bits != 0 {
+                        let slot = bytes.loadUnaligned(fromByteOffset: next << 3, as: UInt64.self)
+                        if slot == 0 { empty = true }
+                        s[w << 6 | bits.trailingZeroBitCount] = slot
+                        next += 1
+                        bits &= bits - 1
+                    }
+                }
+                initialized = capacity
+            }
+            return !empty
+        }
+        guard consistent else { throw SnapshotError(damaged()) }
+        return (slots, occupied)
     }
 
     public mutating func readArrays<T: BitwiseCopyable>(of type: T.Type = T.self) throws(SnapshotError) -> [[T]] {
