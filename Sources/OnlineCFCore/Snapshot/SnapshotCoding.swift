@@ -115,6 +115,7 @@ public struct SnapshotEncoder {
         write(int: parts.count)
         for p in parts { p.encode(to: &self) }
     }
+
     /// An open-addressing table of 64-bit slots (0: empty): its size, a bitmap of its
     /// occupied slots, then only those slots in order — a third less than the whole table
     /// at a usual load, and read back into the same places without hashing
