@@ -90,6 +90,8 @@ struct Eval: ParsableCommand {
     var swingMaxUserBehavior: Int?
     @Option(name: .long, help: "Swing, streaming: a user's new item meets the item's last N users (0 = all; default: 50).")
     var swingUserWindow: Int?
+    @Option(name: .long, help: "Swing: rows recomputed exactly at each refresh, longest-waiting first (default here: 0, increments only, since a replay compresses months of refreshes into minutes; run's default is 20000; see docs/evaluation.md).")
+    var swingRefreshRows: Int = 0
     @Option(name: .long, help: "Swing: alpha1 in the user weight 1/(alpha1 + |I_u|)^beta (default: 15).")
     var swingAlpha1: Double?
     @Option(name: .long, help: "Swing: alpha2 in w_u·w_v/(alpha2 + |I_u ∩ I_v|) (default: 0).")
@@ -152,6 +154,7 @@ struct Eval: ParsableCommand {
         spec.admitAfter = admitAfter; spec.actionWeights = actionWeights; spec.decayHalfLife = decayHalfLife; spec.ttl = ttl
         spec.swingMinUserBehavior = swingMinUserBehavior; spec.swingMaxUserBehavior = swingMaxUserBehavior
         spec.swingUserWindow = swingUserWindow
+        spec.swingRefreshRows = swingRefreshRows
         spec.swingAlpha1 = swingAlpha1; spec.swingAlpha2 = swingAlpha2; spec.swingBeta = swingBeta
         let resolved: JobSpec.Resolved
         do { resolved = try spec.resolve() } catch {

@@ -140,6 +140,8 @@ struct ModelOptions: ParsableArguments {
     var swingSeed: UInt64?
     @Option(name: .long, help: "Swing, streaming: a user's new item meets the item's last N users (0 = all; default: 50).")
     var swingUserWindow: Int?
+    @Option(name: .long, help: "Swing, streaming: rows recomputed exactly at each emission, longest-waiting first; rows within reach take no increments (0 = increments only; default: 20000; see docs/algorithms.md#streaming-swing).")
+    var swingRefreshRows: Int?
 
     func apply(to s: inout JobSpec) {
         s.algorithms = algos; s.k = k; s.threads = threads
@@ -150,6 +152,7 @@ struct ModelOptions: ParsableArguments {
         s.swingAlpha1 = swingAlpha1; s.swingAlpha2 = swingAlpha2; s.swingBeta = swingBeta
         s.swingMinUserBehavior = swingMinUserBehavior; s.swingMaxUserBehavior = swingMaxUserBehavior
         s.swingMaxUsersPerItem = swingMaxUsersPerItem; s.swingSeed = swingSeed; s.swingUserWindow = swingUserWindow
+        s.swingRefreshRows = swingRefreshRows
     }
 }
 

@@ -66,7 +66,7 @@ import OnlineCFTestSupport
     @Test func streamingAddsEachTermOnce() {
         let events = TestEvents.random(count: 3000, users: 80, items: 60, authors: 5, seed: 5)
         var p = SwingParameters()
-        p.minUserBehavior = 3; p.maxUserBehavior = 10_000; p.streamingUserWindow = 0
+        p.minUserBehavior = 3; p.maxUserBehavior = 10_000; p.streamingUserWindow = 0; p.refreshRows = 0
         var model = CFModel(parameters: ModelParameters(algorithms: [.swing], swing: p))
         for e in events { model.apply(e) }
         let swing = model.swing!
@@ -95,6 +95,51 @@ import OnlineCFTestSupport
         let a = modelLists(streamed, .swing), b = modelLists(batch, .swing)
         #expect(a.keys.sorted() == b.keys.sorted())
         for (id, list) in a { #expect(list.map(\.id) == b[id]!.map(\.id) && list.map(\.score) == b[id]!.map(\.score)) }
+    }
+
+    /// With the default refresh budget, a refresh of every waiting row makes the streamed
+    /// lists the batch lists, without a rebuild; the events added no increments.
+    @Test(arguments: [1000, 7])
+    func refreshMakesStreamingExact(maxUsersPerItem: Int) {
+        let events = TestEvents.random(count: 5000, users: 110, items: 80, authors: 5, seed: 13)
+        var p = SwingParameters()
+        p.minUserBehavior = 4; p.maxUserBehavior = 70; p.maxUserNumPerItem = maxUsersPerItem
+        var streamed = CFModel(parameters: ModelParameters(algorithms: [.swing], k: 20, swing: p))
+        for (n, e) in events.enumerated() {
+            streamed.apply(e)
+            if n % 700 == 0 { streamed.refreshSwing(threads: 3) }
+        }
+        streamed.refreshSwing(threads: 2, everything: true)
+        #expect(streamed.swing!.termsAdded == 0)
+        #expect(streamed.swing!.stale.isEmpty)
+        expectEqualLists(BruteForce.swing(events: events, parameters: p, k: 20), modelLists(streamed, .swing), tolerance: 1e-9)
+    }
+
+    /// Under a small budget, at every moment each row that is not waiting equals its exact
+    /// row, rows beyond the budget take increments, and the queue drains oldest first.
+    @Test func rowsOutsideTheQueueAreExact() {
+        let events = TestEvents.random(count: 4000, users: 90, items: 60, authors: 5, seed: 31)
+        var p = SwingParameters()
+        p.minUserBehavior = 3; p.maxUserBehavior = 10_000; p.refreshRows = 9; p.streamingUserWindow = 0
+        var model = CFModel(parameters: ModelParameters(algorithms: [.swing], k: 1000, swing: p))
+        for (n, e) in events.enumerated() {
+            model.apply(e)
+            guard n % 250 == 249 else { continue }
+            let swing = model.swing!
+            let front = Array(swing.stale.members.prefix(p.refreshRows))
+            let (refreshed, waiting) = model.refreshSwing(threads: 2)!
+            #expect(refreshed == front.count && waiting == swing.stale.count - front.count)
+            #expect(!model.swing!.stale.members.contains { front.contains($0) })
+            let exact = SwingScorer.rows(userItems: model.swing!.userItems, itemUsers: model.swing!.itemUsers,
+                                         itemNames: model.items.names, parameters: p)
+            for i in exact.indices where !model.swing!.stale.contains(UInt32(i)) {
+                let row = model.list(.swing, of: UInt32(i))
+                let expected = exact[i].sorted { $0.score != $1.score ? $0.score > $1.score : model.items.names[Int($0.neighbour)].utf8Precedes(model.items.names[Int($1.neighbour)]) }
+                #expect(row.map(\.index) == expected.map(\.neighbour) && row.map(\.score) == expected.map(\.score), "row \(i) at event \(n)")
+            }
+        }
+        #expect(model.swing!.termsAdded > 0)
+        #expect(model.swing!.rowsRefreshed > 0)
     }
 
     @Test func samplerIsDeterministicAndKeepsOrder() {

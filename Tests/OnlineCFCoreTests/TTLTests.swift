@@ -189,9 +189,12 @@ import OnlineCFTestSupport
         p.recall = RecallParameters(blend: RecallBlend(.swing))
         var m = CFModel(parameters: p)
         for ev in [e("u1", "a", 0), e("u1", "b", 0), e("u2", "a", 1), e("u2", "b", 1), e("u1", "c", 5), e("u2", "c", 5), e("u3", "c", 5)] { m.apply(ev) }
+        m.refreshSwing()
         #expect(!list(m, .swing, "a").isEmpty)
         m.apply(e("u3", "c", 12))  // a and b (last seen 1) expire; u1, u2 (last seen 5) do not.
         #expect(m.expiredItems == 2 && m.expiredUsers == 0)
+        #expect(list(m, .swing, "a") == [:] && list(m, .swing, "c")["a"] == nil && list(m, .swing, "c")["b"] == nil)
+        m.refreshSwing()
         #expect(list(m, .swing, "a") == [:] && list(m, .swing, "c")["a"] == nil && list(m, .swing, "c")["b"] == nil)
         let u1 = m.index(of: "u1", kind: .u2u)!
         #expect(m.recentList(of: u1).map { m.items.names[Int($0.index)] } == ["c"])

@@ -252,6 +252,7 @@ public enum ReplayEvaluator {
                 if config.seeds == .refresh { record(e) }
             }
             applied = end
+            model.refreshSwing(threads: 1)
             raw.refreshes += 1
             for a in lists.indices { lists[a].removeAll(keepingCapacity: true); recalls[a].removeAll(keepingCapacity: true) }
             selector = nil

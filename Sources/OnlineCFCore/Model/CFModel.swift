@@ -22,8 +22,8 @@
 /// than `T − ttl` expires: each of its (user, item) pairs is removed from ItemCF and u2u
 /// (their counters take a pair's contribution out exactly: removable binary counters, or
 /// weighted ones with action weights or decay), from Swing's
-/// interaction sets (an expired item also leaves every Swing row; an expired user's
-/// terms leave streamed Swing scores at the next exact rebuild) and from the recent
+/// interaction sets (an expired item also leaves every Swing row; the rows an expiry
+/// changes are queued for an exact refresh) and from the recent
 /// items of recall. An id that comes back starts from scratch. a2a (authors) is not
 /// covered, and admission is not repeated.
 ///
@@ -629,6 +629,17 @@ public struct CFModel: Sendable {
 
     /// Recomputes every Swing row exactly from the interaction sets.
     public mutating func rebuildSwing(threads: Int = 2) { swing?.rebuild(itemNames: items.names, threads: threads) }
+
+    /// Recomputes exactly the Swing rows waiting longest (see ``StreamingSwing``): at most
+    /// ``SwingParameters/refreshRows`` of them, or every row waiting with `everything`
+    /// (unless the budget is 0: increments only), on `threads` threads. Returns the rows
+    /// recomputed and those still waiting (nil without Swing).
+    @discardableResult
+    public mutating func refreshSwing(threads: Int = 2, everything: Bool = false) -> (refreshed: Int, waiting: Int)? {
+        guard swing != nil else { return nil }
+        let budget = parameters.swing.refreshRows
+        return swing!.refresh(itemNames: items.names, threads: threads, maxRows: everything && budget > 0 ? nil : budget)
+    }
 
     /// Marks every list as changed.
     public mutating func markAllChanged() {

@@ -1,9 +1,26 @@
-/// Swing maintained event by event, with an exact rebuild.
+/// Swing maintained as events arrive: rows recomputed exactly when they change, within a
+/// budget per refresh, and increments where the budget does not reach.
 ///
-/// The state is every user's distinct items, every item's users (in arrival order) and a
-/// score row per item. A Swing score is a sum of terms, one per (pair of users {u, v},
-/// ordered pair of distinct items (i, j) both in `I_u ∩ I_v`), each
-/// `w_u·w_v / (alpha2 + |I_u ∩ I_v|)`. The streaming update adds each term once, at the
+/// The state is every user's distinct items, every item's users (in arrival order), a
+/// score row per item and the queue of rows waiting for an exact recomputation
+/// (``stale``, oldest first). A Swing score is a sum of terms, one per (pair of users
+/// {u, v}, ordered pair of distinct items (i, j) both in `I_u ∩ I_v`), each
+/// `w_u·w_v / (alpha2 + |I_u ∩ I_v|)`.
+///
+/// **Which rows change.** When user `u` adds item `j`, `w_u`, `|I_u ∩ I_v|` and the sets
+/// `I_u ∩ I_v` change, so the row of every item of `u` (and only those) may change. The
+/// first event of `u` since the last refresh queues every item of `u`; later ones queue
+/// `j` only. An expiring user queues its items; an expiring item queues every item of
+/// its users.
+///
+/// **Refresh** (``refresh(itemNames:threads:maxRows:)``, at each emission): the first
+/// `maxRows` rows of the queue are recomputed exactly from the interaction sets
+/// (``SwingScorer``, the batch formula, sampling included), so each of them then equals
+/// the batch row over the events applied so far.
+///
+/// **Increments**, for rows the next refresh will not reach: an event whose rows all sit
+/// within the first ``SwingParameters/refreshRows`` places of the queue adds nothing to
+/// any row (the next refresh recomputes them). Otherwise each term is added once, at the
 /// moment it comes to exist, with the weights and the intersection size of that moment:
 ///
 /// - when a kept user `u` adds item `j`, for every kept user `v` among `j`'s last
@@ -13,23 +30,26 @@
 /// - when `u` reaches `minUserBehavior` items (becomes kept), it catches up: for every
 ///   kept user `v` among the windows of its items, every ordered pair of `S` gets `c`.
 ///
-/// So each term is added exactly once; what departs from the formula is that a term keeps
-/// the weights and the `|I_u ∩ I_v|` of the moment it was added (both only grow later, so
-/// streamed scores are somewhat high), users beyond `maxUserBehavior` keep the terms they
-/// added before, the window bounds which users meet, and no sampling happens.
-/// ``rebuild(itemNames:threads:)`` replaces every row by the exact formula
-/// (``SwingScorer``), after which increments continue on top of it.
+/// So a row is always either exact as of its last refresh plus increments since, and the
+/// rows a refresh reaches are exact. After a refresh that empties the queue (``rebuild``,
+/// or `maxRows` nil) every row equals the batch row.
 public struct StreamingSwing: Sendable {
     public let parameters: SwingParameters
-    /// When false, events only update the interaction sets (batch mode and log replay
-    /// before a rebuild point): scores change only by ``rebuild(itemNames:threads:)``.
+    /// When false, events only update the interaction sets and the queue (batch mode and
+    /// log replay before a rebuild point): scores change only by a refresh.
     public var incremental = true
     public private(set) var userItems: [[UInt32]] = []
     public private(set) var itemUsers: [[UInt32]] = []
     public private(set) var rows: [WeightRow] = []
     public private(set) var changed = DirtySet()
+    /// Rows that may differ from the formula, oldest first.
+    public private(set) var stale = RefreshQueue()
+    /// Users with an event since the last refresh (their items are all queued).
+    private var touchedUsers = DirtySet()
     /// Terms added by increments (each counts once for both directions).
     public private(set) var termsAdded = 0
+    /// Rows recomputed exactly so far.
+    public private(set) var rowsRefreshed = 0
     private var shared: [UInt32] = []
     private var seen = DirtySet()
 
@@ -46,7 +66,15 @@ public struct StreamingSwing: Sendable {
         }
         userItems[ui].append(j)
         defer { itemUsers[ji].append(u) }
+        if touchedUsers.contains(u) {
+            stale.push(j)
+        } else {
+            touchedUsers.insert(u)
+            for i in userItems[ui] { stale.push(i) }
+        }
         guard incremental else { return }
+        // Every row this event changes is queued within the next refresh's reach.
+        if stale.count <= parameters.refreshRows { return }
         let n = userItems[ui].count
         guard parameters.isKept(itemCount: n) else { return }
         let wu = parameters.weight(itemCount: n)
@@ -101,28 +129,48 @@ public struct StreamingSwing: Sendable {
         return wu * parameters.weight(itemCount: nv) / (parameters.alpha2 + Double(shared.count))
     }
 
-    /// Replaces every row by exact batch Swing over the current interaction sets.
-    public mutating func rebuild(itemNames: [String], threads: Int = 2) {
-        let exact = SwingScorer.rows(userItems: userItems, itemUsers: itemUsers, itemNames: Array(itemNames.prefix(itemUsers.count)),
+    /// Recomputes exactly the first `maxRows` rows of the queue (all of them when nil),
+    /// on up to `threads` threads; a recomputed row that differs from empty is marked
+    /// changed. Returns the rows recomputed and the rows still waiting.
+    @discardableResult
+    public mutating func refresh(itemNames: [String], threads: Int = 2, maxRows: Int?) -> (refreshed: Int, waiting: Int) {
+        touchedUsers.removeAll()
+        let chosen = stale.pop(maxRows ?? stale.count)
+        let exact = SwingScorer.rows(of: chosen, userItems: userItems, itemUsers: itemUsers, itemNames: itemNames,
                                      parameters: parameters, threads: threads)
-        for i in rows.indices {
-            if rows[i].count > 0 || !exact[i].isEmpty { changed.insert(UInt32(i)) }
-            rows[i] = WeightRow(exact[i])
+        for (i, row) in zip(chosen, exact) {
+            if rows[Int(i)].count > 0 || !row.isEmpty { changed.insert(i) }
+            rows[Int(i)] = WeightRow(row)
         }
+        rowsRefreshed += chosen.count
+        return (chosen.count, stale.count)
     }
 
-    /// TTL expiry of a user: leaves the interaction sets (so the next exact rebuild leaves
-    /// them out); the terms they added stay in streamed rows until then.
+    /// Replaces every row by exact batch Swing over the current interaction sets.
+    public mutating func rebuild(itemNames: [String], threads: Int = 2) {
+        for i in itemUsers.indices { stale.push(UInt32(i)) }
+        refresh(itemNames: itemNames, threads: threads, maxRows: nil)
+    }
+
+    /// TTL expiry of a user: leaves the interaction sets; the rows of its items are
+    /// queued (the terms it added leave them at their refresh).
     public mutating func removeUser(_ u: UInt32) {
         guard Int(u) < userItems.count else { return }
-        for i in userItems[Int(u)] { itemUsers[Int(i)].removeAll { $0 == u } }
+        for i in userItems[Int(u)] {
+            itemUsers[Int(i)].removeAll { $0 == u }
+            stale.push(i)
+        }
         userItems[Int(u)] = []
     }
 
-    /// TTL expiry of an item: leaves the interaction sets, its row and every other row.
+    /// TTL expiry of an item: leaves the interaction sets, its row and every other row;
+    /// the rows of its users' items are queued (their weights and intersections change).
     public mutating func removeItem(_ i: UInt32) {
         guard Int(i) < itemUsers.count else { return }
-        for u in itemUsers[Int(i)] { userItems[Int(u)].removeAll { $0 == i } }
+        for u in itemUsers[Int(i)] {
+            userItems[Int(u)].removeAll { $0 == i }
+            for other in userItems[Int(u)] { stale.push(other) }
+        }
         itemUsers[Int(i)] = []
         if rows[Int(i)].count > 0 {
             rows[Int(i)].forEach { o, _ in rows[Int(o)].remove(i); changed.insert(o) }
@@ -144,15 +192,18 @@ public struct StreamingSwing: Sendable {
 
 extension StreamingSwing {
     /// Writes the interaction sets, the score rows (streamed increments included), the
-    /// change marks and whether increments are on. The parameters are not written: the
-    /// model checks them as a whole.
+    /// refresh queue, the change marks and whether increments are on. The parameters are
+    /// not written: the model checks them as a whole.
     public func encode(to encoder: inout SnapshotEncoder) {
         encoder.write(bool: incremental)
         encoder.write(arrays: userItems)
         encoder.write(arrays: itemUsers)
         encoder.write(parts: rows)
         encoder.write(part: changed)
+        encoder.write(part: stale)
+        encoder.write(part: touchedUsers)
         encoder.write(int: termsAdded)
+        encoder.write(int: rowsRefreshed)
     }
 
     public init(from decoder: inout SnapshotDecoder, parameters: SwingParameters) throws(SnapshotError) {
@@ -162,6 +213,9 @@ extension StreamingSwing {
         itemUsers = try decoder.readArrays()
         rows = try decoder.readParts()
         changed = try decoder.readPart()
+        stale = try decoder.readPart()
+        touchedUsers = try decoder.readPart()
         termsAdded = try decoder.readInt()
+        rowsRefreshed = try decoder.readInt()
     }
 }

@@ -16,6 +16,11 @@ public struct SwingParameters: Sendable, Hashable {
     /// Streaming only: a user's new item meets at most this many of the item's most
     /// recent users (0 = all).
     public var streamingUserWindow: Int = 50
+    /// Streaming only: rows recomputed exactly per refresh (each emission), oldest change
+    /// first (see ``StreamingSwing``); events whose rows are all within this reach add no
+    /// increments. 0: increments only. Not part of ``fingerprint``: any value gives a valid
+    /// state, and a change of it leaves the rows as they are.
+    public var refreshRows: Int = 20_000
 
     public init() {}
 

@@ -14,26 +14,36 @@ public enum SwingScorer {
     /// A row of scores: neighbour → score, every score > 0, in increasing neighbour order.
     public typealias Row = [(neighbour: UInt32, score: Double)]
 
-    /// Computes the full score row of every item in `items` (default: all).
+    /// Computes the full score row of every item.
     /// - Parameters:
     ///   - userItems: each user's distinct items.
     ///   - itemUsers: each item's users in the order they first interacted with it.
     ///   - itemNames: item ids (seed the sampling).
     public static func rows(userItems: [[UInt32]], itemUsers: [[UInt32]], itemNames: [String],
                             parameters: SwingParameters, threads: Int = 2) -> [Row] {
+        rows(of: (0..<itemUsers.count).map(UInt32.init), userItems: userItems, itemUsers: itemUsers, itemNames: itemNames,
+             parameters: parameters, threads: threads)
+    }
+
+    /// Computes the full score rows of `items` only, in their order: each row is exactly
+    /// the one ``rows(userItems:itemUsers:itemNames:parameters:threads:)`` gives it.
+    public static func rows(of items: [UInt32], userItems: [[UInt32]], itemUsers: [[UInt32]], itemNames: [String],
+                            parameters: SwingParameters, threads: Int = 2) -> [Row] {
+        guard !items.isEmpty else { return [] }
         let itemCount = itemUsers.count
         let kept = userItems.map { parameters.isKept(itemCount: $0.count) }
         let weights = userItems.map { parameters.weight(itemCount: $0.count) }
-        let results = ParallelSlots<Row>(count: itemCount, initial: [])
-        let workers = max(1, threads)
+        let results = ParallelSlots<Row>(count: items.count, initial: [])
+        let workers = max(1, min(threads, items.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var scratch = Scratch(itemCount: itemCount, maxUsers: parameters.maxUserNumPerItem)
-            var i = worker
-            while i < itemCount {
+            var p = worker
+            while p < items.count {
+                let i = Int(items[p])
                 let users = itemUsers[i].filter { kept[Int($0)] }
                 let sampled = SwingSampler.sample(users, item: itemNames[i], seed: parameters.seed, limit: parameters.maxUserNumPerItem)
-                results.set(i, scratch.row(item: UInt32(i), users: sampled, userItems: userItems, weights: weights, alpha2: parameters.alpha2))
-                i += workers
+                results.set(p, scratch.row(item: UInt32(i), users: sampled, userItems: userItems, weights: weights, alpha2: parameters.alpha2))
+                p += workers
             }
         }
         return results.take()

@@ -122,6 +122,7 @@ public enum JobFile {
                 case "swing.max_users_per_item": spec.swingMaxUsersPerItem = int(value, path, line)
                 case "swing.seed": spec.swingSeed = int(value, path, line).flatMap { $0 >= 0 ? UInt64($0) : nil }
                 case "swing.user_window": spec.swingUserWindow = int(value, path, line)
+                case "swing.refresh_rows": spec.swingRefreshRows = int(value, path, line)
                 case "swing.rebuild_every": spec.swingRebuildEvery = string(value, path, line)
                 case "kv.redis": spec.redis = string(value, path, line)
                 case "kv.namespace": spec.namespace = string(value, path, line)

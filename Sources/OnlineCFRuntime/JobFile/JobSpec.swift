@@ -26,6 +26,8 @@ public struct JobSpec: Sendable, Equatable {
     public var swingMaxUsersPerItem: Int?
     public var swingSeed: UInt64?
     public var swingUserWindow: Int?
+    /// Swing rows recomputed exactly per emission (`swing.refresh_rows`).
+    public var swingRefreshRows: Int?
     public var swingRebuildEvery: String?
     public var emitInterval: String?
     /// How often a streaming job snapshots its state (`checkpoint_every`): a duration or
@@ -73,7 +75,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.mode); take(\.source); take(\.follow); take(\.format); take(\.columns); take(\.deadLetter); take(\.algorithms); take(\.k)
         take(\.itemHistory); take(\.userHistory); take(\.authorHistory); take(\.exact)
         take(\.swingAlpha1); take(\.swingAlpha2); take(\.swingBeta); take(\.swingMinUserBehavior); take(\.swingMaxUserBehavior)
-        take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRebuildEvery)
+        take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRefreshRows); take(\.swingRebuildEvery)
         take(\.emitInterval); take(\.checkpointEvery); take(\.redis); take(\.namespace); take(\.stateDir); take(\.lease); take(\.metrics)
         take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
         take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
@@ -167,6 +169,7 @@ public struct JobSpec: Sendable, Equatable {
         s.minUserBehavior = swingMinUserBehavior ?? s.minUserBehavior; s.maxUserBehavior = swingMaxUserBehavior ?? s.maxUserBehavior
         s.maxUserNumPerItem = swingMaxUsersPerItem ?? s.maxUserNumPerItem; s.seed = swingSeed ?? s.seed
         s.streamingUserWindow = swingUserWindow ?? s.streamingUserWindow
+        s.refreshRows = swingRefreshRows ?? s.refreshRows
         for (path, v) in [("swing.alpha1", s.alpha1), ("swing.alpha2", s.alpha2), ("swing.beta", s.beta)] where !(v >= 0 && v.isFinite) {
             problem(path, "\(v) is out of range: use a number ≥ 0")
         }
@@ -175,6 +178,7 @@ public struct JobSpec: Sendable, Equatable {
             problem("swing.max_user_behavior", "\(s.maxUserBehavior) is out of range: use min_user_behavior to 65535")
         }
         if !(2...20_000).contains(s.maxUserNumPerItem) { problem("swing.max_users_per_item", "\(s.maxUserNumPerItem) is out of range: use 2 to 20000") }
+        if s.refreshRows < 0 { problem("swing.refresh_rows", "\(s.refreshRows) is out of range: use 0 (increments only) or more") }
         if s.streamingUserWindow < 0 { problem("swing.user_window", "\(s.streamingUserWindow) is out of range: use 0 (all) or more") }
         if s.alpha1 + Double(s.minUserBehavior) <= 0 { problem("swing.alpha1", "alpha1 + min_user_behavior must be > 0") }
         p.swing = s

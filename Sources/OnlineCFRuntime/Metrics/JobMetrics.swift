@@ -25,6 +25,8 @@ public final class JobMetrics: Sendable {
     let kvOutOfMemory: Counter
     let checkpointSeconds: DurationHistogram
     let snapshotBytes: Gauge
+    let swingRowsRefreshed: Counter
+    let swingRowsWaiting: Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -49,6 +51,8 @@ public final class JobMetrics: Sendable {
         freshnessSeconds = registry.makeDurationHistogram(descriptor: Self.name("freshness", "seconds", "Per event: time from reading it to its lists being written."), buckets: seconds)
         checkpointSeconds = registry.makeDurationHistogram(descriptor: Self.name("checkpoint", "seconds", "Time to take one snapshot (encode and write; reading waits meanwhile)."), buckets: seconds)
         snapshotBytes = registry.makeGauge(descriptor: Self.name("snapshot", "bytes", "Size of the last snapshot written."))
+        swingRowsRefreshed = registry.makeCounter(descriptor: Self.name("swing_refreshed_rows", "total", "Swing rows recomputed exactly at emissions."))
+        swingRowsWaiting = registry.makeGauge(descriptor: Self.name("swing_waiting", "rows", "Swing rows changed since their last exact recomputation and not recomputed yet (their lists carry increments)."))
         lastCommit = registry.makeGauge(descriptor: Self.name("last_commit_timestamp", "seconds", "Unix time of the last committed chunk (checkpoint age = now - this)."))
         logChunks = registry.makeGauge(descriptor: Self.name("log", "chunks", "Chunks in the namespace's event log."))
         sourceLag = registry.makeGauge(descriptor: MetricNameDescriptor(

@@ -74,6 +74,9 @@ public struct RunSummary: Sendable {
     /// Parts of `seconds`: restoring the state, committing the log, emitting lists.
     public var restoreSeconds = 0.0, commitSeconds = 0.0, emitSeconds = 0.0, swingRebuildSeconds = 0.0
     public var swingRebuilds = 0
+    /// Swing rows recomputed exactly by the refreshes of emissions, the time they took,
+    /// and the rows still waiting at the end.
+    public var swingRowsRefreshed = 0, swingRefreshSeconds = 0.0, swingRowsWaiting = 0
     /// Snapshots taken, and the time the loop spent taking them (encoding and writing;
     /// reading waits meanwhile).
     public var checkpoints = 0, checkpointSeconds = 0.0, checkpointBytes = 0
@@ -130,6 +133,9 @@ public struct RunSummary: Sendable {
         }
         if let computeSeconds { lines.append("co-occurrence lists computed in \(f(computeSeconds)) s") }
         if checkpoints > 0 { lines.append("snapshots: \(checkpoints) (\(f(checkpointSeconds)) s, last \(checkpointBytes / (1 << 20)) MiB)") }
+        if swingRowsRefreshed > 0 || swingRowsWaiting > 0 {
+            lines.append("Swing rows recomputed exactly: \(swingRowsRefreshed) (\(f(swingRefreshSeconds)) s), waiting: \(swingRowsWaiting)")
+        }
         if swingRebuilds > 0 { lines.append("exact Swing rebuilds: \(swingRebuilds) (\(f(swingRebuildSeconds)) s)") }
         if let sourceReport { lines.append(sourceReport) }
         if let resumedAt { lines.insert(resumedAt, at: 0) }

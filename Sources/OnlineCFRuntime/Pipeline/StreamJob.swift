@@ -462,8 +462,20 @@ public final class StreamJob {
     private var skipLines = 0
 
     /// Starts an emission of what changed, item statuses included.
-    private func beginEmission(full: Bool) throws {
+    /// Starts an emission: recomputes the Swing rows waiting longest (every one with
+    /// `allSwingRows`, else up to the budget), then hands what changed to the emitter.
+    private func beginEmission(full: Bool, allSwingRows: Bool = false) throws {
         try moderation.refresh(&model)
+        if model.swing != nil {
+            let started = clock.now
+            if let (refreshed, waiting) = model.refreshSwing(threads: configuration.threads, everything: allSwingRows) {
+                summary.swingRowsRefreshed += refreshed
+                summary.swingRowsWaiting = waiting
+                summary.swingRefreshSeconds += (clock.now - started).seconds
+                metrics.swingRowsRefreshed.increment(by: Int64(refreshed))
+                metrics.swingRowsWaiting.set(Int64(waiting))
+            }
+        }
         emitter.begin(&model, full: full, logChunks: meta.logChunks)
         carried[emitter.emissions] = unassigned
         emissionStarted[emitter.emissions] = clock.now
@@ -526,7 +538,9 @@ public final class StreamJob {
             writer.stop()
         }
         try emitter.advance(model, blocking: true)
-        try beginEmission(full: true)
+        // At the end of the input every waiting Swing row is recomputed; a shutdown
+        // request keeps to the budget (the rows stay queued in the state).
+        try beginEmission(full: true, allSwingRows: !shutdown.isRequested)
         try emitter.advance(model, blocking: true)
         try writer.waitUntilIdle()
         recordFreshness()
