@@ -3,6 +3,8 @@
 #   itemcf  onlinecf batch --exact --algos itemcf:cosine + export  vs  implicit 0.7.3 CosineRecommender
 #   swing   onlinecf batch --algos swing + export                  vs  Apache Flink ML 2.3.0 Swing
 #   stream  onlinecf run --algos cooccurrence over the 2 M set, this binary vs another (--old BINARY)
+#   swing-stream  onlinecf run --algos swing -k 50 over ml-100k in timestamp order, this binary vs
+#           another (--old BINARY); then each one's streamed lists against the exact batch lists
 # Whole processes, wall time and peak RSS (GNU time). Lists are compared (equal up to the
 # order of tied scores) with scripts/peer-implicit.py --compare.
 #
@@ -10,7 +12,7 @@
 #   IMPLICIT_PY=VENV/bin/python   (python3.11 -m venv VENV && VENV/bin/pip install implicit==0.7.3 scipy numpy)
 #   FLINK_PY=VENV/bin/python      (python3.8 -m venv VENV && VENV/bin/pip install apache-flink-ml==2.3.0; Java 17)
 #
-# Usage: scripts/bench-peers.sh [--runs N] [--old BINARY] itemcf|swing|stream ...
+# Usage: scripts/bench-peers.sh [--runs N] [--old BINARY] itemcf|swing|stream|swing-stream ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=3 old=""
@@ -25,8 +27,13 @@ done
 ml="${ML100K:-../shared/data/ml-100k.inter}"
 work="${BENCH_DIR:-/tmp/onlinecf-bench}"
 mkdir -p "$work"
-swift build -c release --product onlinecf >&2
-bin="$PWD/.build/release/onlinecf"
+# ONLINECF_BIN: a built binary to measure instead of building this checkout.
+if [[ -n "${ONLINECF_BIN:-}" ]]; then
+    bin="$ONLINECF_BIN"
+else
+    swift build -c release --product onlinecf >&2
+    bin="$PWD/.build/release/onlinecf"
+fi
 implicit_py="${IMPLICIT_PY:-/opt/peer-implicit/bin/python}"
 flink_py="${FLINK_PY:-/opt/peer-flink/bin/python}"
 export JDK_JAVA_OPTIONS="${JDK_JAVA_OPTIONS:---add-exports=java.base/sun.net.util=ALL-UNNAMED --add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED --add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.text=ALL-UNNAMED --add-opens=java.base/java.time=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED}"
@@ -103,6 +110,24 @@ for what in "$@"; do
             done
             grep -h "events/s" "$work"/stream-*.log >&2 || true
             for l in old new; do report "stream:$l"; done ;;
-        *) echo "unknown scenario '$what': itemcf, swing or stream" >&2; exit 2 ;;
+        swing-stream)
+            [[ -n "$old" ]] || { echo "swing-stream needs --old BINARY (e.g. a build of an earlier commit)" >&2; exit 2; }
+            { head -1 "$ml"; tail -n +2 "$ml" | sort -t$'\t' -k4,4n -s; } > "$work/ml-by-time.inter"
+            export ONLINECF_HOME="$work/home-swing-stream"
+            rm -rf "$ONLINECF_HOME"
+            "$bin" batch --no-progress --format inter --algos swing -k 50 "$ml" 2>/dev/null
+            "$bin" export --algo swing > "$work/swing-batch.tsv"
+            for ((r = 0; r < runs; r++)); do
+                for b in old new; do
+                    exe="$bin"; [[ "$b" == old ]] && exe="$old"
+                    rm -rf "$ONLINECF_HOME"
+                    timed "swing-stream:$b" "$exe" run --no-progress --format inter --algos swing -k 50 < "$work/ml-by-time.inter" 2>> "$work/swing-stream-$b.log"
+                    "$exe" export --algo swing > "$work/swing-stream-$b.tsv"
+                done
+            done
+            grep -h "events/s" "$work"/swing-stream-*.log >&2 || true
+            for b in old new; do echo "$b: $(python3 scripts/swing-overlap.py "$work/swing-stream-$b.tsv" "$work/swing-batch.tsv")"; done
+            for l in old new; do report "swing-stream:$l"; done ;;
+        *) echo "unknown scenario '$what': itemcf, swing, stream or swing-stream" >&2; exit 2 ;;
     esac
 done

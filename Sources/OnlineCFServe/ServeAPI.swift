@@ -159,7 +159,7 @@ public struct ServeAPI: Sendable {
     func u2i2i(user: String, query: Query) async throws -> ServeReply {
         try Self.checkId(user, what: "user")
         try query.allow(["n", "algo", "seeds", "seed_items", "seed_mode", "exclude", "max_seeds", "max_neighbours", "per_author",
-                         "exclude_seen", "exclude_own", "explain"])
+                         "exclude_seen", "exclude_own", "explain", "blend_scale"])
         var options = RecallOptions()
         options.count = try query.int("n", in: Self.countRange) ?? 50
         if let v = try query.int("max_seeds", in: 0...10_000) { options.maxSeeds = v }
@@ -167,6 +167,10 @@ public struct ServeAPI: Sendable {
         if let v = try query.int("per_author", in: 0...10_000) { options.perAuthor = v }
         if let v = try query.bool("exclude_seen") { options.excludeSeen = v }
         if let v = try query.bool("exclude_own") { options.excludeOwnItems = v }
+        if let text = query["blend_scale"] {
+            guard let scale = BlendScale(rawValue: text) else { throw APIError(400, "blend_scale must be max or raw, not '\(text)'") }
+            options.blendScale = scale
+        }
         let explain = try query.bool("explain") ?? false
         var seeds = SeedSource.both
         if let text = query["seeds"] {
@@ -197,6 +201,7 @@ public struct ServeAPI: Sendable {
                     j.raw(","); j.key("algo"); j.string(c.algorithm)
                     j.raw(","); j.key("seed_weight"); j.number(c.seedWeight)
                     j.raw(","); j.key("similarity"); j.number(c.similarity)
+                    j.raw(","); j.key("scaled_similarity"); j.number(c.scaledSimilarity)
                     j.raw(","); j.key("amount"); j.number(c.amount)
                     j.raw("}")
                 }

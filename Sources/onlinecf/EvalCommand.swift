@@ -36,6 +36,12 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "i2i algorithms to evaluate, comma-separated, each through both channels: itemcf:cosine, itemcf:jaccard, itemcf:cooccurrence, itemcf:lift, swing, or itemcf (all four ItemCF).")
     var algos: String = "itemcf:cosine,itemcf:jaccard,swing"
 
+    @Option(name: .long, help: "A blend to evaluate after the algorithms, through both channels, e.g. swing:0.5,itemcf:cosine:0.5 (repeatable).")
+    var blend: [String] = []
+
+    @Option(name: .long, help: "Blends: max (each seed's list divided by its top score; default) or raw (scores as stored).")
+    var blendScale: BlendScale = .max
+
     @Option(name: .long, help: "Refresh periods, comma-separated: durations (500ms, 30s, 1m, 1h, 1d) and/or frozen.")
     var deltas: String = "1m,1h,1d,frozen"
 
@@ -172,6 +178,10 @@ struct Eval: ParsableCommand {
         }
         c.recall.maxSeeds = maxSeeds
         c.recall.maxNeighbours = maxNeighbours
+        c.recall.blendScale = blendScale
+        c.blends = try blend.map { text in
+            do { return try RecallBlend(parsing: text) } catch { throw ValidationError("--blend: \(error)") }
+        }
         c.threads = threads
         return c
     }
@@ -230,7 +240,7 @@ struct Eval: ParsableCommand {
         let total = log.count
         let names = config.policies.map(\.description)
         let showProgress = progress
-        let reporter = ProgressLine(policies: config.policies.count, algorithms: config.algorithms.count)
+        let reporter = ProgressLine(policies: config.policies.count, algorithms: config.algorithms.count + config.blends.count)
         var report: ReplayEvaluator.Progress?
         if showProgress {
             report = { policy, algorithm, position in
@@ -284,3 +294,5 @@ final class ProgressLine: @unchecked Sendable {
         return "\r\u{1B}[Keval: " + parts.joined(separator: "  ")
     }
 }
+
+extension BlendScale: ExpressibleByArgument {}

@@ -17,9 +17,12 @@ struct RecallListOptions: ParsableArguments {
     var includeSeen = false
     @Flag(name: .long, help: "Keep items whose author is the user (left out by default).")
     var includeOwnItems = false
+    @Option(name: .long, help: "A blend of two or more lists: max (each seed's list divided by its top score, so blend weights compare; default) or raw (scores as stored).")
+    var blendScale: String?
 
     func apply(to s: inout JobSpec) {
         s.recallCount = n; s.recallMaxSeeds = maxSeeds; s.recallMaxNeighbours = maxNeighbours; s.recallPerAuthor = perAuthor
+        s.recallBlendScale = blendScale
         if includeSeen { s.recallExcludeSeen = false }
         if includeOwnItems { s.recallExcludeOwnItems = false }
     }
@@ -128,7 +131,7 @@ struct U2I2ICommand: ParsableCommand {
                 for entry in answer.entries {
                     out.write("\(prefix)\(TSVEscaping.escape(entry.item))\t\(entry.score)\n")
                     for c in entry.contributions {
-                        out.write("  ← \(TSVEscaping.escape(c.seed))\t\(c.algorithm)\tseed weight \(c.seedWeight) × similarity \(c.similarity) = \(c.amount)\n")
+                        out.write("  ← \(TSVEscaping.escape(c.seed))\t\(c.algorithm)\tseed weight \(c.seedWeight) × similarity \(c.similarity)\(c.scaledSimilarity != c.similarity ? " (scaled \(c.scaledSimilarity))" : "") = \(c.amount)\n")
                     }
                 }
             }

@@ -40,10 +40,31 @@ import OnlineCFCore
 
     @Test func blendWeighsEachList() {
         let blend = RecallBlend([.init(algorithm: .itemcfCosine, weight: 0.5), .init(algorithm: .swing, weight: 2)])
-        // part 1: a → f 1.0, b → d 2.0. c = 0.5·1.2, d = 0.5·0.8 + 2·1·2, e = 0.5·0.5, f = 2·2·1.
-        let got = recommend(RecallOptions(), blend: blend)
+        // Raw scores. part 1: a → f 1.0, b → d 2.0. c = 0.5·1.2, d = 0.5·0.8 + 2·1·2, e = 0.5·0.5, f = 2·2·1.
+        var raw = RecallOptions()
+        raw.blendScale = .raw
+        let got = recommend(raw, blend: blend)
         #expect(got.count == 4)
         #expect(abs(got["c"]! - 0.6) < 1e-15 && abs(got["d"]! - 4.4) < 1e-15 && abs(got["e"]! - 0.25) < 1e-15 && got["f"] == 4)
+    }
+
+    /// The default scale of a blend: each seed's list divided by its top score before the
+    /// weights apply (a: part 0 max 0.5, part 1 max 1.0; b: part 0 max 0.9, part 1 max 2.0).
+    @Test func blendScalesEachListByItsTopScore() {
+        let blend = RecallBlend([.init(algorithm: .itemcfCosine, weight: 0.5), .init(algorithm: .swing, weight: 2)])
+        let got = recommend(RecallOptions(), blend: blend)
+        let expected = ["c": 0.5 * (2 * 1.0 + 0.2 / 0.9), "d": 0.5 * (2 * 0.8) + 2 * 1.0, "e": 0.5 * (2 * 0.2 + 0.3 / 0.9), "f": 2 * (2 * 1.0)]
+        #expect(Set(got.keys) == Set(expected.keys))
+        for (item, score) in expected { #expect(abs(got[item]! - score) <= 1e-12 * score, "\(item)") }
+        // f (4.0) now ranks above d (2.8); with raw scores d (4.4) was first.
+        var composer = U2I2IComposer(blend: blend, options: RecallOptions())
+        #expect(composer.rank(seeds: seeds, names: names, neighbours: lists).map(\.item).prefix(2) == [5, 3])
+        let parts = composer.explain(item: 3, seeds: seeds, names: names, neighbours: lists)
+        #expect(parts.map(\.algorithm) == [.swing, .itemcfCosine] && parts.map(\.seed) == [1, 0])
+        #expect(parts.map(\.similarity) == [2.0, 0.4] && parts.map(\.scaledSimilarity) == [1.0, 0.4 / 0.5])
+        #expect(abs(parts[0].amount - 2.0) < 1e-15 && abs(parts[1].amount - 0.8) < 1e-15)
+        // A single list is used as it is.
+        #expect(recommend(RecallOptions()) == ["c": 1.2, "d": 0.8, "e": 0.5])
     }
 
     @Test func filtersAuthorsOwnItemsAndBlocked() {

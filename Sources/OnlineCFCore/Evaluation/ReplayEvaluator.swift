@@ -14,6 +14,9 @@ public enum SeedTiming: String, Sendable, Codable, CaseIterable {
 public struct ReplayConfiguration: Sendable {
     /// The i2i algorithms evaluated, each through both channels.
     public var algorithms: [Algorithm]
+    /// Blends of i2i algorithms evaluated after them, each through both channels (i2i:
+    /// the blend composed from the last item alone), scaled as `recall.blendScale` says.
+    public var blends: [RecallBlend] = []
     /// A query hits when the event's item is among the first `n` results.
     public var n = 50
     /// One evaluation per refresh policy, all on the same scored events.
@@ -133,7 +136,8 @@ public enum ReplayEvaluator {
     public typealias Progress = @Sendable (_ policy: Int, _ algorithm: Int, _ position: Int) -> Void
 
     public static func run(_ log: ReplayLog, _ config: ReplayConfiguration, progress: Progress? = nil) -> ReplayResult {
-        precondition(!config.algorithms.isEmpty && config.algorithms.allSatisfy { $0.kind == .i2i } && config.n > 0)
+        let entries = config.algorithms.map { RecallBlend($0) } + config.blends
+        precondition(!entries.isEmpty && entries.allSatisfy { $0.parts.allSatisfy { $0.algorithm.kind == .i2i } } && config.n > 0)
         precondition(config.split >= 0 && config.split <= 1)
         let splitIndex = min(log.count, Int(Double(log.count) * config.split))
         var scoredPerUser = [Int](repeating: 0, count: log.userNames.count)
@@ -141,8 +145,8 @@ public enum ReplayEvaluator {
         for e in splitIndex..<log.count {
             if log.isRepeat[e] { repeats += 1 } else { scored += 1; scoredPerUser[Int(log.users[e])] += 1 }
         }
-        let policies = config.policies, algorithms = config.algorithms
-        // One unit of work per (policy, algorithm), each with its own model, freshest
+        let policies = config.policies, algorithms = entries
+        // One unit of work per (policy, algorithm or blend), each with its own model, freshest
         // policy first (the costliest: its lists expire most often).
         let units = policies.indices.flatMap { v in algorithms.indices.map { (v, $0) } }
         let slots = Slots(count: units.count)
@@ -153,7 +157,7 @@ public enum ReplayEvaluator {
                 let w = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard w < units.count else { return }
                 let (v, a) = units[w]
-                let raw = runVariant(log, config, policies[v], algorithms: [algorithms[a]], splitIndex: splitIndex) { progress?(v, a, $0) }
+                let raw = runVariant(log, config, policies[v], blends: [algorithms[a]], splitIndex: splitIndex) { progress?(v, a, $0) }
                 slots.set(w, raw)
             }
         }
@@ -173,7 +177,7 @@ public enum ReplayEvaluator {
                     for u in scoredPerUser.indices where scoredPerUser[u] > 0 {
                         sum += Double(raw.userHits[c][u]) / Double(scoredPerUser[u])
                     }
-                    cells.append(ReplayCell(algorithm: algorithm.rawValue, channel: channel, hits: raw.hits[c],
+                    cells.append(ReplayCell(algorithm: algorithm.description, channel: channel, hits: raw.hits[c],
                                             hitRate: scored > 0 ? Double(raw.hits[c]) / Double(scored) : 0,
                                             userAveragedHitRate: scoredUsers > 0 ? sum / Double(scoredUsers) : 0))
                 }
@@ -205,14 +209,15 @@ public enum ReplayEvaluator {
         func get(_ i: Int) -> VariantRaw { values[i]! }
     }
 
-    /// Replays the log under one policy for some algorithms (cells: algorithm × channel).
-    static func runVariant(_ log: ReplayLog, _ config: ReplayConfiguration, _ policy: RefreshPolicy, algorithms: [Algorithm],
+    /// Replays the log under one policy for some blends (a single algorithm is a blend of
+    /// one; cells: blend × channel).
+    static func runVariant(_ log: ReplayLog, _ config: ReplayConfiguration, _ policy: RefreshPolicy, blends: [RecallBlend],
                            splitIndex: Int, progress: (Int) -> Void) -> VariantRaw {
         let clock = ContinuousClock()
         let started = clock.now
         let n = config.n
         var parameters = config.parameters
-        parameters.algorithms = Set(algorithms)
+        parameters.algorithms = Set(blends.flatMap { $0.parts.map(\.algorithm) })
         parameters.k = max(n, config.recall.maxNeighbours)
         parameters.recall = nil
         var options = config.recall
@@ -228,12 +233,12 @@ public enum ReplayEvaluator {
         var tracker = RecentInteractions(capacity: config.recentItems, halfLifeMillis: config.halfLifeMillis)
         var lastItem = [UInt32](repeating: .max, count: userCount)
         var seen = [Set<UInt32>](repeating: [], count: userCount)
-        var lists = [[UInt32: [ScoredNeighbor]]](repeating: [:], count: algorithms.count)
-        var recalls = [[UInt32: [UInt32]]](repeating: [:], count: algorithms.count)
-        var composers = algorithms.map { U2I2IComposer(blend: RecallBlend($0), options: options) }
+        var lists: [Algorithm: [UInt32: [ScoredNeighbor]]] = [:]
+        var recalls = [[UInt32: [UInt32]]](repeating: [:], count: blends.count)
+        var composers = blends.map { U2I2IComposer(blend: $0, options: options) }
         var selector: TopKSelector?
-        var raw = VariantRaw(hits: Array(repeating: 0, count: algorithms.count * 2),
-                             userHits: Array(repeating: Array(repeating: 0, count: userCount), count: algorithms.count * 2))
+        var raw = VariantRaw(hits: Array(repeating: 0, count: blends.count * 2),
+                             userHits: Array(repeating: Array(repeating: 0, count: userCount), count: blends.count * 2))
         var applied = 0
 
         func record(_ e: Int) {
@@ -254,25 +259,35 @@ public enum ReplayEvaluator {
             applied = end
             model.refreshSwing(threads: 1)
             raw.refreshes += 1
-            for a in lists.indices { lists[a].removeAll(keepingCapacity: true); recalls[a].removeAll(keepingCapacity: true) }
+            lists.removeAll(keepingCapacity: true)
+            for b in recalls.indices { recalls[b].removeAll(keepingCapacity: true) }
             selector = nil
         }
-        func list(_ a: Int, of item: UInt32) -> [ScoredNeighbor] {
-            if let hit = lists[a][item] { return hit }
+        func list(_ a: Algorithm, of item: UInt32) -> [ScoredNeighbor] {
+            if let hit = lists[a]?[item] { return hit }
             guard Int(item) < model.items.count else { return [] }
             if selector == nil { selector = TopKSelector(k: parameters.k, names: model.items.names, sortKeys: model.items.sortKeys) }
-            let l = model.list(algorithms[a], of: item, using: &selector!)
-            lists[a][item] = l
+            let l = model.list(a, of: item, using: &selector!)
+            lists[a, default: [:]][item] = l
             return l
         }
-        func recall(_ a: Int, user u: UInt32) -> [UInt32] {
-            if config.seeds == .refresh, let hit = recalls[a][u] { return hit }
+        /// Whether `j` is among the first `n` of blend `b`'s i2i answer for `item`: the
+        /// list itself for one algorithm, the blend composed from `item` alone otherwise.
+        func i2iHolds(_ b: Int, _ item: UInt32, _ j: UInt32) -> Bool {
+            let parts = blends[b].parts
+            if parts.count == 1 { return list(parts[0].algorithm, of: item).prefix(n).contains { $0.index == j } }
+            let ranked = composers[b].rank(seeds: [RecallSeed(item: item, weight: 1)], names: itemNames) { p, seed in list(parts[p].algorithm, of: seed) }
+            return ranked.prefix(n).contains { $0.item == j }
+        }
+        func recall(_ b: Int, user u: UInt32) -> [UInt32] {
+            if config.seeds == .refresh, let hit = recalls[b][u] { return hit }
             let seeds = tracker.seeds(of: u, nowMillis: tracker.watermarkMillis)
-            let ranked = composers[a].rank(seeds: seeds, names: itemNames) { _, seed in list(a, of: seed) }
+            let parts = blends[b].parts
+            let ranked = composers[b].rank(seeds: seeds, names: itemNames) { p, seed in list(parts[p].algorithm, of: seed) }
             let mine = seen[Int(u)]
-            let chosen = composers[a].select(ranked, user: userNames[Int(u)], seen: { mine.contains($0) }, blocked: { _ in false },
+            let chosen = composers[b].select(ranked, user: userNames[Int(u)], seen: { mine.contains($0) }, blocked: { _ in false },
                                              author: { model.author(of: $0) }).map(\.item)
-            if config.seeds == .refresh { recalls[a][u] = chosen }
+            if config.seeds == .refresh { recalls[b][u] = chosen }
             return chosen
         }
 
@@ -291,8 +306,8 @@ public enum ReplayEvaluator {
                 let last = lastItem[Int(u)]
                 if last != .max {
                     raw.answered += 1
-                    for a in algorithms.indices {
-                        if list(a, of: last).prefix(n).contains(where: { $0.index == j }) {
+                    for a in blends.indices {
+                        if i2iHolds(a, last, j) {
                             raw.hits[2 * a] += 1; raw.userHits[2 * a][Int(u)] += 1
                         }
                         if recall(a, user: u).contains(j) {

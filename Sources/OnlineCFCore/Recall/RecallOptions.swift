@@ -12,11 +12,23 @@ public struct RecallOptions: Sendable, Hashable {
     public var perAuthor: Int = 0
     /// Leave out items whose author id equals the user id.
     public var excludeOwnItems: Bool = true
+    /// How a blend of two or more lists puts them on one scale (see ``BlendScale``).
+    public var blendScale: BlendScale = .max
 
     public init() {}
 
     /// A stable text for fingerprints.
     public var fingerprint: String {
-        "n=\(count),seeds=\(maxSeeds),neighbours=\(maxNeighbours),seen=\(excludeSeen),perAuthor=\(perAuthor),own=\(excludeOwnItems)"
+        "n=\(count),seeds=\(maxSeeds),neighbours=\(maxNeighbours),seen=\(excludeSeen),perAuthor=\(perAuthor),own=\(excludeOwnItems),scale=\(blendScale.rawValue)"
     }
+}
+
+/// How the lists of a blend of two or more algorithms are put on one scale before their
+/// weights apply (a single algorithm's list is always used as it is).
+public enum BlendScale: String, Sendable, Hashable, CaseIterable {
+    /// Each seed's list is divided by its own top score: every seed's best neighbour under
+    /// every algorithm counts 1.
+    case max
+    /// Raw scores, each algorithm on its own scale.
+    case raw
 }

@@ -12,12 +12,16 @@ public struct RecallCandidate: Sendable, Equatable {
     public init(item: UInt32, score: Double) { self.item = item; self.score = score }
 }
 
-/// One seed's part in a result's score: `weight · blendWeight · similarity`.
+/// One seed's part in a result's score: `blendWeight · seedWeight · scaledSimilarity`.
 public struct RecallContribution: Sendable, Equatable {
     public var seed: UInt32
     public var algorithm: Algorithm
     public var seedWeight: Double
+    /// The score in the seed's list, as stored.
     public var similarity: Double
+    /// The score on the blend's common scale (``BlendScale``): `similarity` itself unless
+    /// the blend has two or more lists and scales them by their maximum.
+    public var scaledSimilarity: Double
     public var amount: Double
 }
 
@@ -25,8 +29,9 @@ public struct RecallContribution: Sendable, Equatable {
 /// indices whose names the caller supplies).
 ///
 /// `score(u, j) = Σ_a w_a · Σ_{i ∈ seeds} seed(u, i) · sim_a(i, j)`, where `sim_a(i, ·)` is
-/// the first `maxNeighbours` entries of seed `i`'s list under algorithm `a` and the seeds
-/// are the `maxSeeds` heaviest (ties by item id). Ranking: score descending, ties by item
+/// the first `maxNeighbours` entries of seed `i`'s list under algorithm `a` (in a blend of
+/// two or more algorithms with ``BlendScale/max``, divided by the list's top score) and
+/// the seeds are the `maxSeeds` heaviest (ties by item id). Ranking: score descending, ties by item
 /// id byte-wise. Scores that are not > 0 are dropped. Filters (``select``) apply in rank
 /// order: blocked items, seen items, the user's own items, the per-author cap.
 ///
@@ -43,6 +48,16 @@ public struct U2I2IComposer: Sendable {
     public init(blend: RecallBlend, options: RecallOptions) {
         self.blend = blend
         self.options = options
+    }
+
+    /// Whether each list is divided by its top score (a blend of two or more, scaled).
+    public var scalesLists: Bool { blend.parts.count > 1 && options.blendScale == .max }
+
+    /// What a list's scores are multiplied by to reach the blend's scale (lists are best first).
+    @inline(__always)
+    func scale(of list: [ScoredNeighbor]) -> Double {
+        guard scalesLists, let top = list.first?.score, top > 0 else { return 1 }
+        return 1 / top
     }
 
     /// The seeds used: positive weights, heaviest first (ties by id), at most `maxSeeds`.
@@ -65,12 +80,14 @@ public struct U2I2IComposer: Sendable {
         let chosen = chosenSeeds(seeds, names: names)
         var marked = self.marked
         self.marked = []
+        let scales = scalesLists
         accumulator.withUnsafeMutableBufferPointer { acc in
             for (p, part) in blend.parts.enumerated() {
                 for seed in chosen {
                     let list = neighbours(p, seed.item)
                     let end = options.maxNeighbours > 0 ? min(list.count, options.maxNeighbours) : list.count
-                    let factor = part.weight * seed.weight
+                    let top = list.first?.score ?? 0
+                    let factor = part.weight * seed.weight * (scales && top > 0 ? 1 / top : 1)
                     for n in list[0..<end] {
                         let j = Int(n.index)
                         if !marked[j] { marked[j] = true; touched.append(n.index) }
@@ -125,8 +142,9 @@ public struct U2I2IComposer: Sendable {
                 let list = neighbours(p, seed.item)
                 let end = options.maxNeighbours > 0 ? min(list.count, options.maxNeighbours) : list.count
                 if let n = list[0..<end].first(where: { $0.index == item }) {
+                    let scaled = n.score * scale(of: list)
                     out.append(RecallContribution(seed: seed.item, algorithm: part.algorithm, seedWeight: seed.weight,
-                                                  similarity: n.score, amount: part.weight * seed.weight * n.score))
+                                                  similarity: n.score, scaledSimilarity: scaled, amount: part.weight * seed.weight * scaled))
                 }
             }
         }

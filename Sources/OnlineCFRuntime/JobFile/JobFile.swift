@@ -106,6 +106,7 @@ public enum JobFile {
                 case "recall.per_author": spec.recallPerAuthor = int(value, path, line)
                 case "recall.exclude_seen": spec.recallExcludeSeen = bool(value, path, line)
                 case "recall.exclude_own_items": spec.recallExcludeOwnItems = bool(value, path, line)
+                case "recall.blend_scale": spec.recallBlendScale = string(value, path, line)
                 case "recall.recent_items": spec.recallRecentItems = int(value, path, line)
                 case "recall.half_life": spec.recallHalfLife = string(value, path, line)
                 case "bounds", "swing", "kv", "recall", "hot_user":

@@ -47,6 +47,8 @@ public struct JobSpec: Sendable, Equatable {
     public var recallPerAuthor: Int?
     public var recallExcludeSeen: Bool?
     public var recallExcludeOwnItems: Bool?
+    /// `recall.blend_scale`: `max` or `raw` (``BlendScale``).
+    public var recallBlendScale: String?
     public var recallRecentItems: Int?
     public var recallHalfLife: String?
     public var actionWeights: String?
@@ -78,7 +80,7 @@ public struct JobSpec: Sendable, Equatable {
         take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRefreshRows); take(\.swingRebuildEvery)
         take(\.emitInterval); take(\.checkpointEvery); take(\.redis); take(\.namespace); take(\.stateDir); take(\.lease); take(\.metrics)
         take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
-        take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
+        take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallBlendScale); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
         take(\.ttl); take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow); take(\.workers); take(\.worker); take(\.threads)
         return r
     }
@@ -92,6 +94,9 @@ public struct JobSpec: Sendable, Equatable {
         o.perAuthor = recallPerAuthor ?? o.perAuthor
         o.excludeSeen = recallExcludeSeen ?? o.excludeSeen
         o.excludeOwnItems = recallExcludeOwnItems ?? o.excludeOwnItems
+        if let text = recallBlendScale {
+            if let scale = BlendScale(rawValue: text) { o.blendScale = scale } else { problem("recall.blend_scale", "'\(text)' is not max or raw") }
+        }
         if !(1...10_000).contains(o.count) { problem("recall.n", "\(o.count) is out of range: use 1 to 10000") }
         for (path, v) in [("recall.max_seeds", o.maxSeeds), ("recall.max_neighbours", o.maxNeighbours), ("recall.per_author", o.perAuthor)] where v < 0 {
             problem(path, "\(v) is out of range: use 0 (no limit) or more")

@@ -78,8 +78,9 @@ public struct RecallAnswer: Sendable {
     public struct Entry: Sendable {
         public var item: String
         public var score: Double
-        /// With `explain`: (seed, algorithm, seed weight, similarity, amount), largest first.
-        public var contributions: [(seed: String, algorithm: String, seedWeight: Double, similarity: Double, amount: Double)]
+        /// With `explain`: (seed, algorithm, seed weight, similarity as stored, similarity on
+        /// the blend's scale, amount), largest first.
+        public var contributions: [(seed: String, algorithm: String, seedWeight: Double, similarity: Double, scaledSimilarity: Double, amount: Double)]
     }
     public var user: String
     public var seeds: Int
@@ -161,7 +162,7 @@ public final class KVRecall {
         let entries = selected.map { c in
             RecallAnswer.Entry(item: items.names[Int(c.item)], score: c.score, contributions: explain ? composer.explain(
                 item: c.item, seeds: chosen, names: items.names, neighbours: { part, seed in self.lists[self.blend.parts[part].algorithm]?[seed] ?? [] }
-            ).map { (items.names[Int($0.seed)], $0.algorithm.rawValue, $0.seedWeight, $0.similarity, $0.amount) } : [])
+            ).map { (items.names[Int($0.seed)], $0.algorithm.rawValue, $0.seedWeight, $0.similarity, $0.scaledSimilarity, $0.amount) } : [])
         }
         return RecallAnswer(user: user, seeds: chosen.count, entries: entries)
     }
