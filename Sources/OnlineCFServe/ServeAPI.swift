@@ -159,7 +159,7 @@ public struct ServeAPI: Sendable {
     func u2i2i(user: String, query: Query) async throws -> ServeReply {
         try Self.checkId(user, what: "user")
         try query.allow(["n", "algo", "seeds", "seed_items", "seed_mode", "exclude", "max_seeds", "max_neighbours", "per_author",
-                         "exclude_seen", "exclude_own", "explain", "blend_scale"])
+                         "exclude_seen", "exclude_own", "explain", "blend_scale", "fallback"])
         var options = RecallOptions()
         options.count = try query.int("n", in: Self.countRange) ?? 50
         if let v = try query.int("max_seeds", in: 0...10_000) { options.maxSeeds = v }
@@ -167,6 +167,7 @@ public struct ServeAPI: Sendable {
         if let v = try query.int("per_author", in: 0...10_000) { options.perAuthor = v }
         if let v = try query.bool("exclude_seen") { options.excludeSeen = v }
         if let v = try query.bool("exclude_own") { options.excludeOwnItems = v }
+        if let v = try query.bool("fallback") { options.fallback = v }
         if let text = query["blend_scale"] {
             guard let scale = BlendScale(rawValue: text) else { throw APIError(400, "blend_scale must be max or raw, not '\(text)'") }
             options.blendScale = scale
@@ -193,6 +194,7 @@ public struct ServeAPI: Sendable {
         for (n, e) in answer.entries.enumerated() {
             if n > 0 { j.raw(",") }
             j.raw("{"); j.key("item"); j.string(e.item); j.raw(","); j.key("score"); j.number(e.score)
+            if e.fallback { j.raw(","); j.key("fallback"); j.raw("true") }
             if explain {
                 j.raw(","); j.key("contributions"); j.raw("[")
                 for (m, c) in e.contributions.enumerated() {

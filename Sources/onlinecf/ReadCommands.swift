@@ -10,6 +10,7 @@ extension ListFamily: ExpressibleByArgument {
         switch argument {
         case "recent": self = .recent
         case "u2i2i": self = .u2i2i
+        case "popular": self = .popular
         default:
             guard let a = Algorithm(rawValue: argument) else { return nil }
             self = .algorithm(a)

@@ -76,6 +76,8 @@ struct U2I2ICommand: ParsableCommand {
     var exclude: String?
     @Flag(name: .long, help: "Also print which seeds and lists contributed to each item.")
     var explain = false
+    @Flag(name: .long, inversion: .prefixedNo, help: "Pad a list shorter than -n with the popular list (its entries marked with --explain; default: on).")
+    var fallback = true
     @Flag(name: .long, help: "Answer each user from the KV store afresh (no lists shared between users) and print the latency p50/p99 on stderr.")
     var latency = false
     @OptionGroup var list: RecallListOptions
@@ -101,7 +103,8 @@ struct U2I2ICommand: ParsableCommand {
         var spec = JobSpec()
         list.apply(to: &spec)
         var problems: [String] = []
-        let options = spec.recallOptions { path, message in problems.append("\(path): \(message)") }
+        var options = spec.recallOptions { path, message in problems.append("\(path): \(message)") }
+        options.fallback = fallback
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
         let blend = try RecallBlend(parsing: algo)
         let request = try request()
@@ -130,6 +133,7 @@ struct U2I2ICommand: ParsableCommand {
                 let prefix = users != nil ? TSVEscaping.escape(id) + "\t" : ""
                 for entry in answer.entries {
                     out.write("\(prefix)\(TSVEscaping.escape(entry.item))\t\(entry.score)\n")
+                    if explain && entry.fallback { out.write("  ← popular fallback (\(ListFamily.popular) list)\n") }
                     for c in entry.contributions {
                         out.write("  ← \(TSVEscaping.escape(c.seed))\t\(c.algorithm)\tseed weight \(c.seedWeight) × similarity \(c.similarity)\(c.scaledSimilarity != c.similarity ? " (scaled \(c.scaledSimilarity))" : "") = \(c.amount)\n")
                     }

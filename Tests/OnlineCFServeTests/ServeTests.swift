@@ -87,7 +87,7 @@ import OnlineCFTestSupport
     struct RecallJSON: Decodable {
         struct Entry: Decodable {
             struct Contribution: Decodable { var seed: String; var algo: String; var seed_weight: Double; var similarity: Double; var amount: Double }
-            var item: String; var score: Double; var contributions: [Contribution]?
+            var item: String; var score: Double; var contributions: [Contribution]?; var fallback: Bool?
         }
         var user: String; var seeds: Int; var items: [Entry]
         var pairs: [(String, Double)] { items.map { ($0.item, $0.score) } }
@@ -163,7 +163,7 @@ import OnlineCFTestSupport
                 #expect(got.map(\.1) == direct.entries.map(\.score), "\(user)\(query)")
                 #expect(!got.contains { $0.0 == "iH" || $0.0 == "iX" })
                 if user == "seedy" && query.isEmpty { #expect(!got.isEmpty) }
-                if user == "nobody" { #expect(got.isEmpty && direct.seeds == 0) }
+                if user == "nobody" { #expect(direct.seeds == 0 && direct.entries.allSatisfy(\.fallback) && object.items.allSatisfy { $0.fallback == true }) }
             }
         }
         // explain=true adds contributions whose amounts add up to the score.
@@ -212,6 +212,31 @@ import OnlineCFTestSupport
             let reply = try f.get("/v1/u2i2i/guest?\(query)")
             #expect(reply.status == 400, "\(query.prefix(40)): \(reply.status) \(reply.text.prefix(200))")
         }
+        try f.server.stop()
+    }
+
+    /// The popular fallback: a user with no history and no request seeds gets the popular
+    /// list (distinct users per item; moderated items left out), every entry marked as
+    /// fallback; a short recall is padded after its own entries; `fallback=false` turns
+    /// padding off.
+    @Test func popularFallbackForColdUsers() throws {
+        let f = try Fixture()
+        let stored = try f.store.readSortedSets([f.store.keys.popularList])[0]
+        #expect(stored.map(\.0) == ["i1", "i2", "i3", "iH", "iX", "i 7/x"] && stored.map(\.1) == [5, 3, 3, 3, 2, 1])
+        let cold = try f.json("/v1/u2i2i/nobody?n=10", as: RecallJSON.self)
+        #expect(cold.seeds == 0)
+        #expect(cold.items.map(\.item) == ["i1", "i2", "i3", "i 7/x"])
+        #expect(cold.items.allSatisfy { $0.fallback == true })
+        #expect(try f.json("/v1/u2i2i/nobody?n=10&fallback=false", as: RecallJSON.self).items.isEmpty)
+        // A guest whose one seed ("i 7/x") co-occurs with i1 only: i1, then i2 and i3 from
+        // the popular list (i1 is not repeated; iH and iX are blocked).
+        let own = try f.json("/v1/u2i2i/guest?n=10&fallback=false&seed_items=i%207%2Fx", as: RecallJSON.self)
+        #expect(own.pairs.map(\.0) == ["i1"])
+        let padded = try f.json("/v1/u2i2i/guest?n=10&explain=true&seed_items=i%207%2Fx", as: RecallJSON.self)
+        #expect(padded.pairs.map(\.0) == ["i1", "i2", "i3"])
+        #expect(padded.items[0].fallback == nil && padded.items[0].contributions?.isEmpty == false)
+        #expect(padded.items.dropFirst().allSatisfy { $0.fallback == true && $0.contributions?.isEmpty != false })
+        #expect(padded.items.dropFirst().map(\.score) == [3, 3])
         try f.server.stop()
     }
 

@@ -78,6 +78,8 @@ public struct CFModel: Sendable {
     public private(set) var swing: StreamingSwing?
     /// Recall: each user's recent items.
     public private(set) var recent: RecentInteractions?
+    /// The `popular` list's counts (u2i2i's fallback).
+    public private(set) var popular: PopularItems?
     private var blocked: [Bool] = []
     /// Set when the blocked items changed: every recall list is then recomputed.
     private var blockedChanged = false
@@ -110,6 +112,7 @@ public struct CFModel: Sendable {
         if parameters.admitAfter > 1 { admissionSketch = CountMinSketch() }
         if algos.contains(.swing) { swing = StreamingSwing(parameters: parameters.swing) }
         if let r = parameters.recall { recent = RecentInteractions(capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis) }
+        if let p = parameters.popular { popular = PopularItems(parameters: p) }
         guard self.evaluation == .incremental else { return }
         let weighted = parameters.isWeighted, removable = parameters.ttlMillis != nil
         if algos.contains(where: { $0.kind == .i2i && $0 != .swing }) {
@@ -160,6 +163,7 @@ public struct CFModel: Sendable {
         itemCF?.markNeighbourhoodChanged(i)
         weightedItemCF?.markNeighbourhoodChanged(i)
         swing?.markNeighbourhoodChanged(i)
+        popular?.markChanged()
         blockedChanged = true
     }
 
@@ -229,6 +233,7 @@ public struct CFModel: Sendable {
         if parameters.isWeighted, applyWeight(user: u, item: i, event) { changed = true }
         if seenUserItem.insert(pair) {
             changed = true
+            if popular != nil { popular!.add(item: i, atMillis: event.timestampMillis ?? watermarkMillis) }
             if evaluation == .deferred { deferredPairs.append(basket: u, entity: i) }
             if itemCF != nil { itemCF!.addNewPair(basket: u, entity: i, partition: partition(ofItem: i)) }
             if u2u != nil { u2u!.addNewPair(basket: i, entity: u, partition: partition(ofUser: u)) }
@@ -325,6 +330,7 @@ public struct CFModel: Sendable {
             itemCF?.remove(basket: u, entity: i)
             recent?.removeItem(i, of: u)
         }
+        popular?.remove(item: i)
         weightedItemCF?.clearEntity(i)
         weightedU2U?.removeBasket(i)
         u2u?.removeBasket(i)
@@ -518,6 +524,13 @@ public struct CFModel: Sendable {
                                author: { self.author(of: $0) }).map { ScoredNeighbor(index: $0.item, score: $0.score) }
     }
 
+    /// The `popular` list as of the latest event time: the most popular items, blocked
+    /// ones left out (empty when the list is off).
+    public func popularList() -> [ScoredNeighbor] {
+        guard let popular else { return [] }
+        return popular.top(names: items.names, sortKeys: items.sortKeys, excluded: { self.isBlocked($0) })
+    }
+
     /// For each maintained algorithm, the entities whose list may have changed since the
     /// last ``clearChanges(full:)``: touched ones only, or all of them with `full` (see
     /// ``CooccurrenceCounter/changedEntities(normalised:full:)``).
@@ -559,6 +572,7 @@ public struct CFModel: Sendable {
         itemCF?.clearChanges(full: full); u2u?.clearChanges(full: full); a2a?.clearChanges(full: full)
         weightedItemCF?.clearChanges(full: full); weightedU2U?.clearChanges(full: full)
         swing?.clearChanges()
+        popular?.clearChanges()
         recent?.clearChanges()
         blockedChanged = false
     }
@@ -570,6 +584,7 @@ public struct CFModel: Sendable {
         switch family {
         case .algorithm(let a): return list(a, of: entity, using: &selector)
         case .recent: return recentList(of: entity)
+        case .popular: return popularList()
         case .u2i2i:
             guard composer != nil else { return [] }
             return recallList(of: entity, composer: &composer!, cache: &cache)
@@ -708,6 +723,7 @@ extension CFModel {
         e.write(array: hotWindow); e.write(array: hotCount); e.write(int: hotUserEvents)
         e.write(bool: swing != nil); swing?.encode(to: &e)
         e.write(bool: recent != nil); recent?.encode(to: &e)
+        e.write(bool: popular != nil); popular?.encode(to: &e)
         e.write(array: blocked); e.write(bool: blockedChanged)
         e.write(value: ttlClockMillis); e.write(part: idle); e.write(part: livePairs)
         e.write(int: expiredUsers); e.write(int: expiredItems)
@@ -785,6 +801,10 @@ extension CFModel {
         if try d.readBool() {
             guard let r = parameters.recall else { throw SnapshotError("the snapshot holds recall seeds but its parameters have no recall: it is damaged") }
             recent = try RecentInteractions(from: &d, capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis)
+        }
+        if try d.readBool() {
+            guard let p = parameters.popular else { throw SnapshotError("the snapshot holds popular counts but its parameters have none: it is damaged") }
+            popular = try PopularItems(from: &d, parameters: p)
         }
         blocked = try d.readArray(); blockedChanged = try d.readBool()
         ttlClockMillis = try d.read(); idle = try d.readPart(); livePairs = try d.readPart()

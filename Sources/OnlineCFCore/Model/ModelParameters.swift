@@ -17,6 +17,8 @@ public struct ModelParameters: Sendable, Hashable {
     public var swing = SwingParameters()
     /// u2i2i recall maintained while streaming (nil: off).
     public var recall: RecallParameters?
+    /// The `popular` list, u2i2i's fallback (nil: off; on by default).
+    public var popular: PopularParameters? = PopularParameters()
     /// Weight of each action (nil: every interaction counts 1, binary). Weights ItemCF
     /// and u2u co-occurrence and recall seeds; negative weights remove a pair.
     public var actionWeights: ActionWeights?
@@ -78,7 +80,7 @@ public struct ModelParameters: Sendable, Hashable {
         let recallPart = recall.map { ";recall(\($0.fingerprint))" } ?? ""
         let weightPart = (actionWeights.map { ";actions=\($0)" } ?? "") + (decayHalfLifeMillis.map { ";decay=\($0)" } ?? "")
             + (admitAfter > 1 ? ";admitAfter=\(admitAfter)" : "") + (hotUserLimit.map { ";hotUser=\($0)/\(hotUserWindowMillis)" } ?? "")
-            + (ttlMillis.map { ";ttl=\($0)" } ?? "")
+            + (ttlMillis.map { ";ttl=\($0)" } ?? "") + (popular.map { ";popular(\($0.fingerprint))" } ?? "")
         return "v1;algos=\(algos);itemHistory=\(itemHistory);userHistory=\(userHistory);authorHistory=\(authorHistory);k=\(k)" + swingPart + recallPart + weightPart
     }
 

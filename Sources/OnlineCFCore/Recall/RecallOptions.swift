@@ -14,6 +14,9 @@ public struct RecallOptions: Sendable, Hashable {
     public var excludeOwnItems: Bool = true
     /// How a blend of two or more lists puts them on one scale (see ``BlendScale``).
     public var blendScale: BlendScale = .max
+    /// Served recall only: a list shorter than `count` is padded with the `popular` list
+    /// (its entries marked as fallback). Stored u2i2i lists are never padded.
+    public var fallback: Bool = true
 
     public init() {}
 

@@ -8,6 +8,7 @@
 /// | `{ns}:a2a:cosine:{author}` | sorted set | the author's top-k similar authors → score |
 /// | `{ns}:recent:{user}` | sorted set | the user's recent items → seed weight (with u2i2i) |
 /// | `{ns}:u2i2i:{user}` | sorted set | the user's u2i2i recall → score (with u2i2i) |
+/// | `{ns}:popular:all` | sorted set | the most popular items now → decayed count of users (u2i2i's fallback) |
 /// | `{ns}:u2i:{user}` | sorted set | input: the user's u2i seeds → weight (`onlinecf u2i load`, or an upstream model) |
 /// | `{ns}:index:{family}` | set | ids that have a non-empty list of the family (`itemcf:cosine`, `recent`, …) |
 /// | `{ns}:items:author` | hash | item → author (`onlinecf items load`) |
@@ -70,6 +71,8 @@ public struct KeySchema: Sendable, Hashable {
     public var itemStatus: String { "\(namespace):items:status" }
     public var itemExpires: String { "\(namespace):items:expires" }
     public var itemRevision: String { "\(namespace):items:rev" }
+    /// The `popular` list (u2i2i's fallback; `all` is the one segment written).
+    public var popularList: String { list(.popular, id: ListFamily.popularId) }
     /// A user's u2i seeds (input written by an upstream model or `onlinecf u2i load`).
     public func u2iSeeds(user: String) -> String { "\(namespace):u2i:\(user)" }
 
@@ -85,7 +88,7 @@ public struct KeySchema: Sendable, Hashable {
     public func listPrefix(_ family: ListFamily) -> String {
         switch family {
         case .algorithm(let a): return listPrefix(a)
-        case .recent, .u2i2i: return "\(namespace):\(family.name):"
+        case .recent, .u2i2i, .popular: return "\(namespace):\(family.name):"
         }
     }
 

@@ -7,12 +7,15 @@ public enum ListFamily: Hashable, Sendable, Comparable, CustomStringConvertible 
     case recent
     /// A user's u2i2i recall: item → score.
     case u2i2i
+    /// What is popular now (``PopularItems``): one list, whose id is `all`, item → count.
+    case popular
 
     /// Whose lists these are: items (i2i), users (u2u, recent, u2i2i) or authors (a2a).
     public var entityKind: ListKind {
         switch self {
         case .algorithm(let a): return a.kind
         case .recent, .u2i2i: return .u2u
+        case .popular: return .i2i
         }
     }
 
@@ -20,7 +23,7 @@ public enum ListFamily: Hashable, Sendable, Comparable, CustomStringConvertible 
     public var memberKind: ListKind {
         switch self {
         case .algorithm(let a): return a.kind
-        case .recent, .u2i2i: return .i2i
+        case .recent, .u2i2i, .popular: return .i2i
         }
     }
 
@@ -30,6 +33,7 @@ public enum ListFamily: Hashable, Sendable, Comparable, CustomStringConvertible 
         case .algorithm(let a): return a.rawValue
         case .recent: return "recent"
         case .u2i2i: return "u2i2i"
+        case .popular: return "popular"
         }
     }
 
@@ -40,8 +44,12 @@ public enum ListFamily: Hashable, Sendable, Comparable, CustomStringConvertible 
         case .algorithm(let a): return Algorithm.allCases.firstIndex(of: a)!
         case .recent: return 100
         case .u2i2i: return 101
+        case .popular: return 102
         }
     }
 
     public static func < (a: ListFamily, b: ListFamily) -> Bool { a.order < b.order }
+
+    /// The id of the one `popular` list.
+    public static let popularId = "all"
 }

@@ -136,11 +136,16 @@ public struct StreamingSwing: Sendable {
     public mutating func refresh(itemNames: [String], threads: Int = 2, maxRows: Int?) -> (refreshed: Int, waiting: Int) {
         touchedUsers.removeAll()
         let chosen = stale.pop(maxRows ?? stale.count)
-        let exact = SwingScorer.rows(of: chosen, userItems: userItems, itemUsers: itemUsers, itemNames: itemNames,
-                                     parameters: parameters, threads: threads)
-        for (i, row) in zip(chosen, exact) {
-            if rows[Int(i)].count > 0 || !row.isEmpty { changed.insert(i) }
-            rows[Int(i)] = WeightRow(row)
+        // In blocks, so that only one block's computed rows exist beside the model's.
+        let block = 128 * max(1, threads)
+        for start in stride(from: 0, to: chosen.count, by: block) {
+            let part = Array(chosen[start..<min(chosen.count, start + block)])
+            let exact = SwingScorer.rows(of: part, userItems: userItems, itemUsers: itemUsers, itemNames: itemNames,
+                                         parameters: parameters, threads: threads)
+            for (i, row) in zip(part, exact) {
+                if rows[Int(i)].count > 0 || !row.isEmpty { changed.insert(i) }
+                rows[Int(i)] = WeightRow(row)
+            }
         }
         rowsRefreshed += chosen.count
         return (chosen.count, stale.count)

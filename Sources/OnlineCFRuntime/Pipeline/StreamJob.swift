@@ -476,6 +476,11 @@ public final class StreamJob {
                 metrics.swingRowsWaiting.set(Int64(waiting))
             }
         }
+        // The popular list (one key; worker 0's in a shared job) when its counts changed.
+        if let popular = model.popular, popular.changed || full, !configuration.workers.isShared || store.worker == 0 {
+            try writer.submit(ListSlice(family: .popular, entityNames: [ListFamily.popularId], names: model.items.names,
+                                        lists: [(0, model.popularList())]))
+        }
         emitter.begin(&model, full: full, logChunks: meta.logChunks)
         carried[emitter.emissions] = unassigned
         emissionStarted[emitter.emissions] = clock.now

@@ -81,6 +81,9 @@ public struct RecallAnswer: Sendable {
         /// With `explain`: (seed, algorithm, seed weight, similarity as stored, similarity on
         /// the blend's scale, amount), largest first.
         public var contributions: [(seed: String, algorithm: String, seedWeight: Double, similarity: Double, scaledSimilarity: Double, amount: Double)]
+        /// The entry pads a short recall from the `popular` list (its score is the item's
+        /// decayed count of users there).
+        public var fallback = false
     }
     public var user: String
     public var seeds: Int
@@ -159,10 +162,24 @@ public final class KVRecall {
             if known == ranked.count || (options.count > 0 && selected.count >= options.count) { break }
             known = ranked.count
         }
+        // A short recall is padded from the popular list, with the same filters.
+        var padding = Set<UInt32>()
+        if options.fallback && options.count > 0 && selected.count < options.count {
+            let ranks = Set(ranked.map(\.item))
+            let popular = try store.readSortedSets([keys.popularList])[0]
+            let tail = popular.map { RecallCandidate(item: items.intern($0.0), score: $0.1) }.filter { !ranks.contains($0.item) }
+            if !tail.isEmpty {
+                try fetchFacts(tail.map(\.item), nowMillis: now)
+                padding = Set(tail.map(\.item))
+                selected = composer.select(Array(ranked) + tail, user: user, seen: { seen.contains($0) },
+                                           blocked: { self.blocked[$0] ?? false || excluded.contains($0) }, author: { self.authors[$0] ?? nil })
+            }
+        }
         let entries = selected.map { c in
-            RecallAnswer.Entry(item: items.names[Int(c.item)], score: c.score, contributions: explain ? composer.explain(
+            RecallAnswer.Entry(item: items.names[Int(c.item)], score: c.score, contributions: padding.contains(c.item) || !explain ? [] : composer.explain(
                 item: c.item, seeds: chosen, names: items.names, neighbours: { part, seed in self.lists[self.blend.parts[part].algorithm]?[seed] ?? [] }
-            ).map { (items.names[Int($0.seed)], $0.algorithm.rawValue, $0.seedWeight, $0.similarity, $0.scaledSimilarity, $0.amount) } : [])
+            ).map { (items.names[Int($0.seed)], $0.algorithm.rawValue, $0.seedWeight, $0.similarity, $0.scaledSimilarity, $0.amount) },
+                fallback: padding.contains(c.item))
         }
         return RecallAnswer(user: user, seeds: chosen.count, entries: entries)
     }
