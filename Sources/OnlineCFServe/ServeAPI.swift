@@ -59,8 +59,9 @@ public struct ServeAPI: Sendable {
     static let i2iAlgorithms = Algorithm.allCases.filter { $0.kind == .i2i }
     static var knownI2I: String { i2iAlgorithms.map(\.rawValue).joined(separator: ", ") }
 
-    /// Answers a GET of `target` (path and query as sent, percent-encoded).
-    public func respond(target: String) async -> (ServeEndpoint, ServeReply) {
+    /// Answers a GET of `target` (path and query as sent, percent-encoded), or a POST of it
+    /// with `body` (only `/v1/u2i2i/{user}` takes one: ``RecallBody``).
+    public func respond(target: String, body: [UInt8]? = nil) async -> (ServeEndpoint, ServeReply) {
         guard target.utf8.count <= Self.maxTargetBytes else {
             return (.other, .error(414, "request target longer than \(Self.maxTargetBytes) bytes"))
         }
@@ -102,7 +103,9 @@ public struct ServeAPI: Sendable {
             case ("a2a", 3):
                 return (.a2a, try await plainList(.a2aCosine, field: "author", id: segments[2], query: query))
             case ("u2i2i", 3):
-                return (.u2i2i, try await u2i2i(user: segments[2], query: query))
+                return (.u2i2i, try await u2i2i(user: segments[2], query: query, body: body))
+            case _ where body != nil:
+                return (.other, ServeReply(status: 405, contentType: "application/json", body: JSONText.error("only /v1/u2i2i/{user} takes a POST"), allow: "GET"))
             default:
                 return (.other, notFound())
             }
@@ -156,7 +159,7 @@ public struct ServeAPI: Sendable {
         return .json(200, Self.render(list: list, head: [(field, id)]))
     }
 
-    func u2i2i(user: String, query: Query) async throws -> ServeReply {
+    func u2i2i(user: String, query: Query, body: [UInt8]? = nil) async throws -> ServeReply {
         try Self.checkId(user, what: "user")
         try query.allow(["n", "algo", "seeds", "seed_items", "seed_mode", "exclude", "max_seeds", "max_neighbours", "per_author",
                          "exclude_seen", "exclude_own", "explain", "blend_scale", "fallback"])
@@ -179,7 +182,15 @@ public struct ServeAPI: Sendable {
             seeds = s
         }
         let blend = try query["algo"].map(Self.parseBlend) ?? defaultBlend
-        let request = try Self.recallRequest(query)
+        let request: RecallRequest
+        if let body {
+            if ["seed_items", "seed_mode", "exclude"].contains(where: { query[$0] != nil }) {
+                throw APIError(400, "give seed_items, seed_mode and exclude in the query or in the body, not in both")
+            }
+            request = try Self.recallRequest(body: body)
+        } else {
+            request = try Self.recallRequest(query)
+        }
         let now = nowMillis()
         let (chosenOptions, chosenSeeds) = (options, seeds)
         let answer = try await pool.withStore { store in
@@ -214,6 +225,36 @@ public struct ServeAPI: Sendable {
         j.raw("]}")
         return .json(200, j.bytes)
     }
+
+    /// A POST body's seeds and exclusions (``RecallBody``): at most ``maxBodyItems`` of each
+    /// (more is 413); ids checked as a path id is; a weight must be a number > 0 (400).
+    static func recallRequest(body: [UInt8]) throws -> RecallRequest {
+        let decoded: RecallBody
+        do { decoded = try JSONDecoder().decode(RecallBody.self, from: Data(body)) } catch {
+            throw APIError(400, #"the body is not JSON of the form {"seed_items":[{"item":"i1","weight":2},…],"seed_mode":"join","exclude":["i9",…]}"#)
+        }
+        let seeds = decoded.seed_items ?? [], exclude = decoded.exclude ?? []
+        guard seeds.count <= maxBodyItems else { throw APIError(413, "\(seeds.count) seed items; at most \(maxBodyItems)") }
+        guard exclude.count <= maxBodyItems else { throw APIError(413, "\(exclude.count) excluded items; at most \(maxBodyItems)") }
+        var request = RecallRequest()
+        for seed in seeds {
+            try checkId(seed.item, what: "seed item")
+            let weight = seed.weight ?? 1
+            guard weight.isFinite, weight > 0 else { throw APIError(400, "the weight of seed '\(seed.item)' must be a number > 0") }
+            request.seeds.append(RecallSeedName(item: seed.item, weight: weight))
+        }
+        for item in exclude { try checkId(item, what: "excluded item") }
+        request.exclude = Set(exclude)
+        switch decoded.seed_mode {
+        case nil, "join": break
+        case "replace": request.replacesStoredSeeds = true
+        case let other?: throw APIError(400, "seed_mode must be join or replace, not '\(other)'")
+        }
+        return request
+    }
+
+    /// Seeds and exclusions a POST body may carry, each.
+    public static let maxBodyItems = 10_000
 
     /// Request-time seeds (`seed_items=ITEM[:WEIGHT],…`, joining the stored ones or, with
     /// `seed_mode=replace`, replacing them) and exclusions (`exclude=ITEM,…`); every id is
@@ -347,4 +388,17 @@ struct APIError: Error, Sendable {
     var status: Int
     var message: String
     init(_ status: Int, _ message: String) { self.status = status; self.message = message }
+}
+
+/// The JSON body of `POST /v1/u2i2i/{user}`: request-time seeds and exclusions too many
+/// for a query (see docs/http-api.md). Every field is optional; a seed's weight is 1 when
+/// absent.
+struct RecallBody: Decodable {
+    struct Seed: Decodable {
+        var item: String
+        var weight: Double?
+    }
+    var seed_items: [Seed]?
+    var seed_mode: String?
+    var exclude: [String]?
 }

@@ -25,8 +25,10 @@ public struct ServeConfiguration: Sendable {
     /// Request head limits (bytes): each header field, and all of them together.
     public var maxHeaderFieldBytes = 8 * 1024
     public var maxHeaderListBytes = 32 * 1024
-    /// A connection that sends more request body than this (bodies are refused anyway) is closed.
-    public var maxBodyBytes = 64 * 1024
+    /// The largest request body taken (a `POST /v1/u2i2i/{user}`; others take none): a
+    /// larger declared one is answered 413, and a connection that keeps sending past it is
+    /// closed.
+    public var maxBodyBytes = 1 << 20
 
     public init() {}
 
@@ -66,8 +68,9 @@ final class HealthCheck: @unchecked Sendable {
 
 /// The HTTP server of `onlinecf serve`: Hummingbird 2 over a ``KVPool``.
 ///
-/// Every request is a GET without a body: other methods are 405, a request that declares
-/// a body 413 (and a connection that keeps sending one past `maxBodyBytes` is closed);
+/// Every request is a GET without a body, but for `POST /v1/u2i2i/{user}` with a JSON body
+/// of request-time seeds: other methods are 405, a GET that declares a body 413, a body
+/// over `maxBodyBytes` 413 (and a connection that keeps sending one past it is closed);
 /// heads are bounded by `maxHeaderFieldBytes`/`maxHeaderListBytes` (NIO answers 400) and
 /// the request target by ``ServeAPI/maxTargetBytes`` (414).
 public enum ServeServer {
@@ -87,7 +90,7 @@ public enum ServeServer {
         var logger = Logger(label: "onlinecf-serve")
         logger.logLevel = .warning
         let app = Application(
-            responder: ServeResponder(api: api, metrics: metrics),
+            responder: ServeResponder(api: api, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [RequestBodyLimitHandler(limit: configuration.maxBodyBytes)],
                 idleTimeout: TimeAmount.seconds(max(1, configuration.idleTimeout.components.seconds)),
@@ -110,14 +113,27 @@ struct ServeResponder: HTTPResponder {
     typealias Context = BasicRequestContext
     let api: ServeAPI
     let metrics: ServeMetrics
+    let maxBodyBytes: Int
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
         let endpoint: ServeEndpoint, reply: ServeReply
-        if request.method != .get {
+        let path = request.head.path ?? "/"
+        let takesBody = path.hasPrefix("/v1/u2i2i/")
+        if request.method == .post && takesBody {
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes {
+                (endpoint, reply) = (.u2i2i, .error(413, "a request body of \(length) bytes; at most \(maxBodyBytes)"))
+            } else if let body = try? await request.body.collect(upTo: maxBodyBytes) {
+                (endpoint, reply) = await api.respond(target: path, body: Array(body.readableBytesView))
+            } else {
+                (endpoint, reply) = (.u2i2i, .error(413, "a request body over \(maxBodyBytes) bytes"))
+            }
+        } else if request.method != .get {
             endpoint = .other
-            reply = ServeReply(status: 405, contentType: "application/json", body: JSONText.error("method \(request.method) not allowed; only GET"),
-                               allow: "GET")
+            let allowed = takesBody ? "GET, POST" : "GET"
+            reply = ServeReply(status: 405, contentType: "application/json",
+                               body: JSONText.error("method \(request.method) not allowed; only \(allowed.replacingOccurrences(of: ", ", with: " or "))"),
+                               allow: allowed)
         } else if let length = request.headers[.contentLength], length != "0" {
             (endpoint, reply) = (.other, .error(413, "request bodies are not accepted"))
         } else if request.headers[.transferEncoding] != nil {

@@ -215,6 +215,35 @@ import OnlineCFTestSupport
         try f.server.stop()
     }
 
+    /// `POST /v1/u2i2i/{user}` with the seeds and exclusions in a JSON body: the same
+    /// answer as the query form, up to 10,000 of each (more is 413, as is a body declared
+    /// over the limit); malformed bodies and bad weights are 400.
+    @Test func seedsInAPostBody() throws {
+        let f = try Fixture()
+        func post(_ path: String, _ body: String, length: Int? = nil) throws -> HTTPReply {
+            try HTTPReply.request(port: f.server.port, "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(length ?? body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        }
+        let viaQuery = try f.json("/v1/u2i2i/guest?seed_items=i1:2,i3&exclude=i2", as: RecallJSON.self)
+        let reply = try post("/v1/u2i2i/guest", #"{"seed_items":[{"item":"i1","weight":2},{"item":"i3"}],"exclude":["i2"]}"#)
+        #expect(reply.status == 200, "\(reply.text)")
+        let viaBody = try JSONDecoder().decode(RecallJSON.self, from: Data(reply.body))
+        #expect(viaBody.seeds == 2 && !viaBody.items.isEmpty)
+        #expect(viaBody.pairs.map(\.0) == viaQuery.pairs.map(\.0) && viaBody.pairs.map(\.1) == viaQuery.pairs.map(\.1))
+        // 5,000 seeds: past a query's 1,000, fine in a body.
+        let many = (0..<5000).map { #"{"item":"x\#($0)"}"# }.joined(separator: ",")
+        #expect(try post("/v1/u2i2i/guest", #"{"seed_items":[\#(many)]}"#).status == 200)
+        let tooMany = (0...10_000).map { #""x\#($0)""# }.joined(separator: ",")
+        #expect(try post("/v1/u2i2i/guest", #"{"exclude":[\#(tooMany)]}"#).status == 413)
+        #expect(try post("/v1/u2i2i/guest", "{}", length: 2_000_000).status == 413)
+        for bad in ["nope", #"{"seed_items":[{"item":"i1","weight":0}]}"#, #"{"seed_mode":"both"}"#, #"{"seed_items":[{"item":""}]}"#] {
+            let r = try post("/v1/u2i2i/guest", bad)
+            #expect(r.status == 400, "\(bad): \(r.status) \(r.text)")
+        }
+        #expect(try post("/v1/u2i2i/guest?exclude=i1", "{}").status == 400)
+        #expect(try post("/v1/i2i/swing/i1", "{}").status == 405)
+        try f.server.stop()
+    }
+
     /// The popular fallback: a user with no history and no request seeds gets the popular
     /// list (distinct users per item; moderated items left out), every entry marked as
     /// fallback; a short recall is padded after its own entries; `fallback=false` turns
