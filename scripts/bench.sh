@@ -26,7 +26,7 @@ used_memory() {  # Redis used_memory of the private server's saved data, read by
 scenario() {  # name, then the command; prints the run summary
     echo; echo "== $1"; shift
     rm -rf "$ONLINECF_HOME"
-    "$@" 2>&1 | grep -E "events:|KV commands|peak RSS|emissions|Swing rebuilds"
+    "$@" 2>&1 | grep -E "events:|KV commands|peak RSS|emissions|Swing rebuilds|Swing rows"
 }
 
 scenario "run, stdin, embedded Redis, --algos cooccurrence (ItemCF x4 + u2u + a2a), default bounds" \
@@ -42,7 +42,7 @@ if [[ -f $ml ]]; then
     scenario "ml-100k: batch --algos swing -k 50 (Flink ML defaults)" "$bin" batch --no-progress --format inter --algos swing -k 50 "$ml"
     "$bin" export --algo swing > "$work/batch.tsv"
     { head -1 "$ml"; tail -n +2 "$ml" | sort -t$'\t' -k4,4n -s; } > "$work/ml-by-time.inter"
-    scenario "ml-100k in timestamp order: run --algos swing -k 50 (streaming, window 50)" \
+    scenario "ml-100k in timestamp order: run --algos swing -k 50 (streaming: changed rows recomputed at each emission)" \
         "$bin" run --no-progress --format inter --algos swing -k 50 < "$work/ml-by-time.inter"
     "$bin" export --algo swing > "$work/stream.tsv"
     python3 scripts/swing-overlap.py "$work/stream.tsv" "$work/batch.tsv"
