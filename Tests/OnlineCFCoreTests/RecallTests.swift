@@ -194,3 +194,32 @@ import OnlineCFCore
         #expect(lists() == before)
     }
 }
+
+/// The popular list: distinct users per item, each weighed by `2^(−age/halfLife)` in event
+/// time, blocked and expired items left out.
+@Suite struct PopularItemsTests {
+    @Test func decayedCountsOfDistinctUsers() {
+        var p = ModelParameters(algorithms: [.itemcfCosine])
+        var popular = PopularParameters()
+        popular.halfLifeMillis = 3_600_000; popular.count = 3
+        p.popular = popular
+        var m = CFModel(parameters: p)
+        let hour: Int64 = 3_600_000
+        for (u, i, t) in [("u1", "a", 0), ("u2", "a", 0), ("u1", "a", hour), ("u3", "b", hour), ("u4", "b", 2 * hour),
+                          ("u5", "c", 2 * hour), ("u6", "d", 2 * hour), ("u7", "d", 2 * hour)] as [(String, String, Int64)] {
+            m.apply(Event(user: u, item: i, timestampMillis: t))
+        }
+        // As of 2 h: a = 2 users at age 2 h (u1's repeat does not count) = 0.5; b = 0.5 + 1;
+        // c = 1; d = 2. The list holds the top 3.
+        func list(_ m: CFModel) -> [(String, Double)] { m.popularList().map { (m.items.names[Int($0.index)], $0.score) } }
+        let got = list(m)
+        #expect(got.map(\.0) == ["d", "b", "c"])
+        #expect(zip(got.map(\.1), [2.0, 1.5, 1.0]).allSatisfy { abs($0 - $1) < 1e-12 })
+        m.setBlocked(item: "d", true)
+        #expect(list(m).map(\.0) == ["b", "c", "a"])
+        #expect(abs(list(m)[2].1 - 0.5) < 1e-12)
+        // Restored from a snapshot, it answers the same.
+        let restored = try? CFModel(snapshot: m.snapshot(), parameters: p)
+        #expect(restored.map(list)?.map(\.0) == ["b", "c", "a"])
+    }
+}
