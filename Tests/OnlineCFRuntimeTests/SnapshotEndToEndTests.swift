@@ -61,6 +61,37 @@ import OnlineCFTestSupport
         #expect(chunks == Int(try Self.meta(client, "split")["snapshot_chunks"] ?? ""), "\(chunks) chunk keys")
     }
 
+    /// A snapshot another process was writing when it stopped (it may only be paused, and
+    /// chunk writes are not fenced) is never written over: the next process takes a new
+    /// id, so that process's late chunk writes cannot damage the current snapshot, and the
+    /// abandoned chunks are deleted once the new snapshot is current.
+    @Test func anAbandonedSnapshotIdIsNeverReused() throws {
+        let input = try generatedEvents(6_000, users: 300, items: 200, seed: 43)
+        let lines = input.split(separator: 0x0A).map { Array($0) + [0x0A] }
+        let first = Array(lines.prefix(3_000).joined()), second = Array(lines.dropFirst(3_000).joined())
+        let redis = try TestRedis()
+        let client = RedisClient(endpoint: redis.server.endpoint)
+        let kv = ["--redis", redis.url] + Self.options
+        try onlinecf(["run", "--namespace", "calm"] + kv, stdin: input)
+        try onlinecf(["run", "--namespace", "p"] + kv, stdin: first)
+        let keys = try KeySchema(namespace: "p")
+        let current = try #require(Self.meta(client, "p")["snapshot"].flatMap { Int($0) })
+        // Another process started snapshot current + 1 and stopped after one chunk.
+        let abandoned = current + 1
+        try client.execute(RedisCommand("HSET", keys.meta(worker: 0), "snapshot_writing", String(abandoned)))
+        try client.execute(RedisCommand("SET", keys.snapshotChunk(worker: 0, id: abandoned, chunk: 0), "left behind"))
+        try onlinecf(["run", "--namespace", "p"] + kv, stdin: second)
+        let meta = try Self.meta(client, "p")
+        let taken = try #require(meta["snapshot"].flatMap { Int($0) })
+        #expect(taken == abandoned + 1 && meta["snapshot_writing"] == nil, "\(meta)")
+        #expect(try client.execute(RedisCommand("EXISTS", keys.snapshotChunk(worker: 0, id: abandoned, chunk: 0))).int == 0)
+        // The stopped process wakes up and writes its chunks: the current snapshot is untouched.
+        for chunk in 0..<3 { try client.execute(RedisCommand("SET", keys.snapshotChunk(worker: 0, id: abandoned, chunk: chunk), "late")) }
+        let restart = try onlinecf(["run", "--namespace", "p"] + kv, stdin: [])
+        #expect(restart.stderr.contains("a snapshot of"), "\(restart.stderr)")
+        #expect(try Self.exports(redis, "p") == Self.exports(redis, "calm"))
+    }
+
     @Test func otherModelParametersAreRefusedAnotherListLengthIsNot() throws {
         let redis = try TestRedis()
         let kv = ["--redis", redis.url, "--no-progress", "--algos", "itemcf", "-k", "10"]

@@ -30,7 +30,10 @@ extension StateStore {
     public func writeSnapshot(meta: inout StateMeta, nowMillis: Int64, shouldGiveUp: @escaping @Sendable () -> Bool = { false },
                               encode: (inout SnapshotEncoder) -> Void) throws -> Int {
         let previous = meta.snapshot
-        let id = meta.snapshotWriting ?? ((previous?.id ?? 0) + 1)
+        // A new id, past the current one and past one another process left unfinished (that
+        // process may be paused, not dead: its late chunk writes, which no lease fences, must
+        // never land on this snapshot's chunks).
+        let id = meta.snapshotWriting ?? (max(previous?.id ?? 0, meta.abandonedSnapshot ?? 0) + 1)
         let metaKey = keys.meta(worker: worker)
         if meta.snapshotWriting == nil {
             try writeState([RedisCommand("HSET", metaKey, "snapshot_writing", String(id))], what: "starting snapshot \(id)")
@@ -75,6 +78,10 @@ extension StateStore {
         meta.snapshotWriting = nil
         meta.commits += 1
         if let previous, previous.id != id { try deleteSnapshotChunks(id: previous.id, from: 0, knownCount: previous.chunks) }
+        if let abandoned = meta.abandonedSnapshot, abandoned != id, abandoned != previous?.id {
+            try deleteSnapshotChunks(id: abandoned, from: 0, knownCount: nil)
+            meta.abandonedSnapshot = nil
+        }
         return size
     }
 

@@ -39,9 +39,14 @@ public struct StateMeta: Sendable, Equatable {
     /// The current snapshot (fields `snapshot_*`; nil when the state is the log alone):
     /// the state after log chunks `0..<logChunk`, whose log fields are deleted.
     public var snapshot: SnapshotRecord?
-    /// A snapshot id whose chunks were being written when the writer stopped (field
-    /// `snapshot_writing`): its chunks are garbage once a newer one is current.
+    /// The snapshot id this process is writing (recorded as field `snapshot_writing`
+    /// before its first chunk), kept for a retry of the same snapshot.
     public var snapshotWriting: Int?
+    /// A snapshot id another process was writing when it stopped (field
+    /// `snapshot_writing` as loaded): its chunks are garbage, and since that process may
+    /// only be paused, still writing them, this process never writes under that id. It
+    /// takes the next one and deletes the abandoned chunks once its own snapshot is current.
+    public var abandonedSnapshot: Int?
 }
 
 /// Where a worker's current snapshot is and what it covers (see ``StateStore/writeSnapshot(_:meta:)``).
@@ -192,7 +197,7 @@ public final class StateStore {
                                            events: fields["snapshot_events"].flatMap { Int($0) } ?? 0,
                                            atMillis: fields["snapshot_at_ms"].flatMap { Int64($0) } ?? 0)
         }
-        meta.snapshotWriting = fields["snapshot_writing"].flatMap { Int($0) }
+        meta.abandonedSnapshot = fields["snapshot_writing"].flatMap { Int($0) }
         for (field, value) in fields where field.hasPrefix("source:") {
             meta.sourcePositions[String(field.dropFirst("source:".count))] = value
         }
