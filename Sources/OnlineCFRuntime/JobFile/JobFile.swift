@@ -47,90 +47,65 @@ public enum JobFile {
                 let path = prefix + key
                 let line = keyNode.mark?.line
                 spec.lines[path] = line
-                switch path {
-                case "version":
+                if path == "version" {
                     if value.int != 1 { issue(path, line, "this build reads job files of version 1") }
-                case "mode":
-                    switch value.string {
-                    case "stream": spec.mode = .stream
-                    case "batch": spec.mode = .batch
-                    default: issue(path, line, "expected stream or batch")
-                    }
-                case "source": spec.source = string(value, path, line)
-                case "follow": spec.follow = bool(value, path, line)
-                case "format":
-                    if let s = string(value, path, line) {
-                        if let f = EventFormat(rawValue: s) { spec.format = f } else { issue(path, line, "expected jsonl, tsv or inter, got '\(s)'") }
-                    }
-                case "columns":
-                    if let names = list(value, path, line) {
-                        var fields: [EventField] = []
-                        for n in names {
-                            if let f = EventField(rawValue: n) { fields.append(f) } else {
-                                issue(path, line, "unknown column '\(n)': use user, item, author, action, ts or ignore")
-                            }
-                        }
-                        spec.columns = fields
-                    }
-                case "dead_letter": spec.deadLetter = string(value, path, line)
-                case "metrics": spec.metrics = string(value, path, line)
-                case "algorithms": spec.algorithms = list(value, path, line)?.joined(separator: ",")
-                case "k": spec.k = int(value, path, line)
-                case "exact": spec.exact = bool(value, path, line)
-                case "emit_interval": spec.emitInterval = string(value, path, line)
-                case "checkpoint_every": spec.checkpointEvery = string(value, path, line)
-                case "action_weights":
-                    switch value {
-                    case .mapping(let m):
-                        var parts: [String] = []
-                        for (k, v) in m {
-                            guard let name = k.string, let w = v.float else { issue(path, line, "expected action: weight pairs, e.g. click: 1"); continue }
-                            parts.append("\(name)=\(w)")
-                        }
-                        spec.actionWeights = parts.joined(separator: ",")
-                    default:
-                        spec.actionWeights = string(value, path, line)
-                    }
-                case "decay_half_life": spec.decayHalfLife = string(value, path, line)
-                case "ttl": spec.ttl = string(value, path, line)
-                case "admit_after": spec.admitAfter = int(value, path, line)
-                case "workers": spec.workers = int(value, path, line)
-                case "worker": spec.worker = int(value, path, line)
-                case "threads": spec.threads = int(value, path, line)
-                case "hot_user.limit": spec.hotUserLimit = int(value, path, line)
-                case "hot_user.window": spec.hotUserWindow = string(value, path, line)
-                case "recall.algo": spec.recallAlgo = list(value, path, line)?.joined(separator: ",")
-                case "recall.n": spec.recallCount = int(value, path, line)
-                case "recall.max_seeds": spec.recallMaxSeeds = int(value, path, line)
-                case "recall.max_neighbours": spec.recallMaxNeighbours = int(value, path, line)
-                case "recall.per_author": spec.recallPerAuthor = int(value, path, line)
-                case "recall.exclude_seen": spec.recallExcludeSeen = bool(value, path, line)
-                case "recall.exclude_own_items": spec.recallExcludeOwnItems = bool(value, path, line)
-                case "recall.blend_scale": spec.recallBlendScale = string(value, path, line)
-                case "recall.recent_items": spec.recallRecentItems = int(value, path, line)
-                case "recall.half_life": spec.recallHalfLife = string(value, path, line)
-                case "bounds", "swing", "kv", "recall", "hot_user":
+                } else if let setting = settings[path] {
+                    read(setting, value, path, line)
+                } else if sections.contains(path) {
                     guard case .mapping(let inner) = value else { issue(path, line, "expected a mapping of fields"); continue }
                     read(inner, prefix: path + ".")
-                case "bounds.item_history": spec.itemHistory = int(value, path, line)
-                case "bounds.user_history": spec.userHistory = int(value, path, line)
-                case "bounds.author_history": spec.authorHistory = int(value, path, line)
-                case "swing.alpha1": spec.swingAlpha1 = double(value, path, line)
-                case "swing.alpha2": spec.swingAlpha2 = double(value, path, line)
-                case "swing.beta": spec.swingBeta = double(value, path, line)
-                case "swing.min_user_behavior": spec.swingMinUserBehavior = int(value, path, line)
-                case "swing.max_user_behavior": spec.swingMaxUserBehavior = int(value, path, line)
-                case "swing.max_users_per_item": spec.swingMaxUsersPerItem = int(value, path, line)
-                case "swing.seed": spec.swingSeed = int(value, path, line).flatMap { $0 >= 0 ? UInt64($0) : nil }
-                case "swing.user_window": spec.swingUserWindow = int(value, path, line)
-                case "swing.refresh_rows": spec.swingRefreshRows = int(value, path, line)
-                case "swing.rebuild_every": spec.swingRebuildEvery = string(value, path, line)
-                case "kv.redis": spec.redis = string(value, path, line)
-                case "kv.namespace": spec.namespace = string(value, path, line)
-                case "kv.state_dir": spec.stateDir = string(value, path, line)
-                case "kv.lease": spec.lease = string(value, path, line)
-                default:
+                } else {
                     issue(path, line, "unknown field")
+                }
+            }
+        }
+
+        /// Every field by its path, and the sections that group them (`swing`, `kv`, …).
+        let settings = Dictionary(uniqueKeysWithValues: JobSpec.settings.map { ($0.path, $0) })
+        let sections = Set(JobSpec.settings.compactMap { $0.path.split(separator: ".").count > 1 ? String($0.path.split(separator: ".")[0]) : nil })
+
+        mutating func read(_ setting: JobSetting, _ value: Node, _ path: String, _ line: Int?) {
+            switch setting.kind {
+            case .text(let key): spec[keyPath: key] = string(value, path, line)
+            case .list(let key): spec[keyPath: key] = list(value, path, line)?.joined(separator: ",")
+            case .int(let key): spec[keyPath: key] = int(value, path, line)
+            case .number(let key): spec[keyPath: key] = double(value, path, line)
+            case .flag(let key): spec[keyPath: key] = bool(value, path, line)
+            case .unsigned(let key):
+                if let v = int(value, path, line) {
+                    if v >= 0 { spec[keyPath: key] = UInt64(v) } else { issue(path, line, "expected a whole number ≥ 0, got \(v)") }
+                }
+            case .mode:
+                switch value.string {
+                case "stream": spec.mode = .stream
+                case "batch": spec.mode = .batch
+                default: issue(path, line, "expected stream or batch")
+                }
+            case .format:
+                if let s = string(value, path, line) {
+                    if let f = EventFormat(rawValue: s) { spec.format = f } else { issue(path, line, "expected jsonl, tsv or inter, got '\(s)'") }
+                }
+            case .columns:
+                if let names = list(value, path, line) {
+                    var fields: [EventField] = []
+                    for n in names {
+                        if let f = EventField(rawValue: n) { fields.append(f) } else {
+                            issue(path, line, "unknown column '\(n)': use user, item, author, action, ts or ignore")
+                        }
+                    }
+                    spec.columns = fields
+                }
+            case .actionWeights:
+                switch value {
+                case .mapping(let m):
+                    var parts: [String] = []
+                    for (k, v) in m {
+                        guard let name = k.string, let w = v.float else { issue(path, line, "expected action: weight pairs, e.g. click: 1"); continue }
+                        parts.append("\(name)=\(w)")
+                    }
+                    spec.actionWeights = parts.joined(separator: ",")
+                default:
+                    spec.actionWeights = string(value, path, line)
                 }
             }
         }

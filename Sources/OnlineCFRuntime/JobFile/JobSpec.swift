@@ -73,15 +73,7 @@ public struct JobSpec: Sendable, Equatable {
     public func overriding(with other: JobSpec) -> JobSpec {
         var r = self
         r.problems += other.problems
-        func take<T>(_ path: WritableKeyPath<JobSpec, T?>) { if let v = other[keyPath: path] { r[keyPath: path] = v } }
-        take(\.mode); take(\.source); take(\.follow); take(\.format); take(\.columns); take(\.deadLetter); take(\.algorithms); take(\.k)
-        take(\.itemHistory); take(\.userHistory); take(\.authorHistory); take(\.exact)
-        take(\.swingAlpha1); take(\.swingAlpha2); take(\.swingBeta); take(\.swingMinUserBehavior); take(\.swingMaxUserBehavior)
-        take(\.swingMaxUsersPerItem); take(\.swingSeed); take(\.swingUserWindow); take(\.swingRefreshRows); take(\.swingRebuildEvery)
-        take(\.emitInterval); take(\.checkpointEvery); take(\.redis); take(\.namespace); take(\.stateDir); take(\.lease); take(\.metrics)
-        take(\.recallAlgo); take(\.recallCount); take(\.recallMaxSeeds); take(\.recallMaxNeighbours); take(\.recallPerAuthor)
-        take(\.recallExcludeSeen); take(\.recallExcludeOwnItems); take(\.recallBlendScale); take(\.recallRecentItems); take(\.recallHalfLife); take(\.actionWeights); take(\.decayHalfLife)
-        take(\.ttl); take(\.admitAfter); take(\.hotUserLimit); take(\.hotUserWindow); take(\.workers); take(\.worker); take(\.threads)
+        for setting in Self.settings { setting.take(from: other, into: &r) }
         return r
     }
 
