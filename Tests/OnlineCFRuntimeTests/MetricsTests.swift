@@ -21,6 +21,15 @@ import OnlineCFTestSupport
         #expect(body.contains("onlinecf_kv_commands_total"))
         #expect(body.contains("onlinecf_kv_out_of_memory_refusals_total 0"))
         #expect(try httpGet(url.replacingOccurrences(of: "/metrics", with: "/healthz")) == "ok\n")
+        // Hostile requests: 4xx, never 5xx, and the endpoint goes on answering.
+        let port = Int(url.split(separator: ":").last!.prefix { $0.isNumber })!
+        let id = String(repeating: "x", count: 100_000), query = String(repeating: "a", count: 1 << 20)
+        for target in ["/metrics%ZZ", "/%", "/\(id)", "/metrics?\(query)"] {
+            let reply = try RawHTTP.exchange(port: port, "GET \(target) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            let status = Int(reply.split(separator: " ").dropFirst().first ?? "") ?? 0
+            #expect((400..<500).contains(status), "\(target.prefix(40))… (\(target.utf8.count) bytes): \(reply.prefix(80))")
+        }
+        #expect(try httpGet(url).contains("onlinecf_events_read_total 2"))
         #expect(job.finish() == 0, "\(job.stderr)")
     }
 }

@@ -244,6 +244,21 @@ import OnlineCFTestSupport
         try f.server.stop()
     }
 
+    /// Hostile requests are answered 4xx, never 5xx, and the server goes on serving:
+    /// malformed percent-encoding, a 100 KB id, a 1 MB query.
+    @Test func hostileRequestsGet4xx() throws {
+        let f = try Fixture()
+        let id = String(repeating: "x", count: 100_000)
+        let query = String(repeating: "a", count: 1 << 20)
+        for target in ["/v1/i2i/swing/%ZZ", "/v1/i2i/swing/%", "/v1/u2i2i/u1?exclude=%E0%A4", "/v1/u2i2i/u1?n=%FF",
+                       "/v1/u2u/\(id)", "/v1/u2i2i/\(id)", "/v1/u2i2i/seedy?seed_items=\(query)", "/v1/i2i/swing/i1?\(query)"] {
+            let reply = try HTTPReply.request(port: f.server.port, "GET \(target) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            #expect((400..<500).contains(reply.status), "\(target.prefix(48))… (\(target.utf8.count) bytes): \(reply.status)")
+        }
+        #expect(try f.get("/healthz").status == 200)
+        try f.server.stop()
+    }
+
     /// The popular fallback: a user with no history and no request seeds gets the popular
     /// list (distinct users per item; moderated items left out), every entry marked as
     /// fallback; a short recall is padded after its own entries; `fallback=false` turns

@@ -62,16 +62,22 @@ public final class MetricsServer: Sendable {
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var request: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
+        var complete = false
         while request.count < 16_384 {
             let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, 4096, 0) }
             if n <= 0 { break }
             request += chunk[0..<n]
-            if request.count >= 4, request.suffix(4) == [13, 10, 13, 10] { break }
+            if request.count >= 4, request.suffix(4) == [13, 10, 13, 10] { complete = true; break }
         }
         let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         let fields = line.split(separator: " ")
         let (status, type, body): (String, String, [UInt8])
-        if fields.count >= 2, fields[0] == "GET", fields[1] == "/metrics" {
+        if !complete && request.count >= 16_384 {
+            // A head over 16 KiB: its request line alone (414) or its header fields (431).
+            let lineEnded = request.contains(10)
+            (status, type, body) = (lineEnded ? "431 Request Header Fields Too Large" : "414 URI Too Long", "text/plain; charset=utf-8",
+                                    Array("request head over 16 KiB; try GET /metrics or GET /healthz\n".utf8))
+        } else if fields.count >= 2, fields[0] == "GET", fields[1] == "/metrics" {
             (status, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.text())
         } else if fields.count >= 2, fields[0] == "GET", fields[1] == "/healthz" {
             (status, type, body) = ("200 OK", "text/plain; charset=utf-8", Array("ok\n".utf8))
@@ -85,6 +91,17 @@ public final class MetricsServer: Sendable {
             let n = response.withUnsafeBytes { send(client, $0.baseAddress! + sent, response.count - sent, Int32(MSG_NOSIGNAL)) }
             if n <= 0 { return }
             sent += n
+        }
+        // A request not read to its end: read what the client still sends before closing,
+        // at most 4 MiB within the receive timeout (closing with unread input would reset
+        // the connection and lose the answer on the client's side).
+        guard !complete else { return }
+        shutdown(client, Int32(SHUT_WR))
+        var drained = 0
+        while drained < 4 << 20 {
+            let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, 4096, 0) }
+            if n <= 0 { break }
+            drained += n
         }
     }
 }
