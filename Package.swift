@@ -23,11 +23,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // hiredis from Debian's libhiredis-dev (pkg-config `hiredis`).
+        // hiredis from Debian's libhiredis-dev: headers in the default include path
+        // (<hiredis/hiredis.h>), so no pkg-config (its `-D_FILE_OFFSET_BITS=64` is a flag
+        // SwiftPM refuses, with a warning in every build).
         .systemLibrary(
             name: "CHiredis",
             path: "Sources/CHiredis",
-            pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
         // librdkafka from Debian's librdkafka-dev (pkg-config `rdkafka`): the kafka: source.
