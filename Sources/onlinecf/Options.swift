@@ -124,6 +124,11 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Threads that compute: a batch's co-occurrence lists (a sparse product over every item, user or author) and exact Swing (default: the machine's cores).")
     var threads: Int?
 
+    @Option(name: .long, help: "The popular list (u2i2i's fallback): half-life of a user's weight in an item's count, event time, e.g. 6h, 1d (default: 1d).")
+    var popularHalfLife: String?
+    @Option(name: .long, help: "The popular list's length (0 = no popular list; default: 200).")
+    var popularN: Int?
+
     @Option(name: .long, help: "Swing: alpha1 in the user weight 1/(alpha1 + |I_u|)^beta (default: 15).")
     var swingAlpha1: Double?
     @Option(name: .long, help: "Swing: alpha2 in w_u·w_v/(alpha2 + |I_u ∩ I_v|) (default: 0).")
@@ -153,6 +158,7 @@ struct ModelOptions: ParsableArguments {
         s.swingMinUserBehavior = swingMinUserBehavior; s.swingMaxUserBehavior = swingMaxUserBehavior
         s.swingMaxUsersPerItem = swingMaxUsersPerItem; s.swingSeed = swingSeed; s.swingUserWindow = swingUserWindow
         s.swingRefreshRows = swingRefreshRows
+        s.popularHalfLife = popularHalfLife; s.popularCount = popularN
     }
 }
 

@@ -75,6 +75,18 @@ import OnlineCFTestSupport
         #expect(error?.issues.first?.path == "threads")
     }
 
+    @Test func popularFields() throws {
+        let file = try JobFile.parse("version: 1\npopular:\n  half_life: 6h\n  n: 30\n")
+        let popular = try file.resolve().configuration.parameters.popular
+        #expect(popular?.halfLifeMillis == 6 * 3_600_000 && popular?.count == 30)
+        #expect(try JobFile.parse("version: 1\n").resolve().configuration.parameters.popular == PopularParameters())
+        var cli = JobSpec()
+        cli.popularCount = 0
+        #expect(try file.overriding(with: cli).resolve().configuration.parameters.popular == nil)
+        let error = #expect(throws: JobSpecError.self) { try JobFile.parse("version: 1\npopular:\n  n: -1\n  half_life: 1ms\n").resolve() }
+        #expect(error?.issues.map(\.path) == ["popular.n", "popular.half_life"])
+    }
+
     @Test func leaseField() throws {
         let file = try JobFile.parse("version: 1\nkv:\n  lease: 5s\n")
         #expect(try file.resolve().configuration.leasePeriod == .seconds(5))

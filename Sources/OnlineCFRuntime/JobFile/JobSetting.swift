@@ -79,6 +79,7 @@ extension JobSpec {
             .init("recall.recent_items", .int(\.recallRecentItems)), .init("recall.half_life", .text(\.recallHalfLife)),
             .init("kv.redis", .text(\.redis)), .init("kv.namespace", .text(\.namespace)), .init("kv.state_dir", .text(\.stateDir)),
             .init("kv.lease", .text(\.lease)),
+            .init("popular.half_life", .text(\.popularHalfLife)), .init("popular.n", .int(\.popularCount)),
         ]
     }
 }

@@ -62,6 +62,9 @@ public struct JobSpec: Sendable, Equatable {
     public var worker: Int?
     /// Threads that compute (`threads`): a batch's lists, Swing's exact rebuilds.
     public var threads: Int?
+    /// The popular list (`popular.half_life`, a duration; `popular.n`, 0 = off).
+    public var popularHalfLife: String?
+    public var popularCount: Int?
     /// Where each field came from, for error messages: field path → line of the job file.
     public var lines: [String: Int] = [:]
     /// Problems found while reading the job file, reported by ``resolve()`` with the rest.
@@ -186,6 +189,20 @@ public struct JobSpec: Sendable, Equatable {
             if let d = DurationText.parse(text), d > .zero { p.decayHalfLifeMillis = d.milliseconds } else {
                 problem("decay_half_life", "'\(text)' is not a positive duration (examples: 6h, 7d)")
             }
+        }
+        if popularCount == 0 {
+            p.popular = nil
+        } else {
+            var popular = PopularParameters()
+            if let n = popularCount {
+                if (1...10_000).contains(n) { popular.count = n } else { problem("popular.n", "\(n) is out of range: use 0 (off) or 1 to 10000") }
+            }
+            if let text = popularHalfLife {
+                if let d = DurationText.parse(text), d >= .seconds(1) { popular.halfLifeMillis = d.milliseconds } else {
+                    problem("popular.half_life", "'\(text)' is not a duration of at least 1s (examples: 1h, 1d)")
+                }
+            }
+            p.popular = popular
         }
         if let text = ttl {
             if let d = DurationText.parse(text), d >= .seconds(1) { p.ttlMillis = d.milliseconds } else {
