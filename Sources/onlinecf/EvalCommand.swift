@@ -81,29 +81,8 @@ struct Eval: ParsableCommand {
     @Flag(name: .long, help: "Lift every bound (ItemCF history and Swing's streaming window).")
     var exact = false
 
-    @Option(name: .long, help: "Frequency admission: users and items enter the statistics at their N-th event (1 = off; default).")
-    var admitAfter: Int?
-    @Option(name: .long, help: "Weighted ItemCF: weight of each action, e.g. click=1,like=2,dislike=-1 (default: binary).")
-    var actionWeights: String?
-    @Option(name: .long, help: "Decay of ItemCF statistics in event time, e.g. 7d (default: none).")
-    var decayHalfLife: String?
-    @Option(name: .long, help: "TTL expiry in event time: users and items idle for longer than this, e.g. 6h, 7d, leave the statistics (default: off).")
-    var ttl: String?
-
-    @Option(name: .long, help: "Swing: users with fewer distinct items are left out (default: 10).")
-    var swingMinUserBehavior: Int?
-    @Option(name: .long, help: "Swing: users with more distinct items are left out (default: 1000).")
-    var swingMaxUserBehavior: Int?
-    @Option(name: .long, help: "Swing, streaming: a user's new item meets the item's last N users (0 = all; default: 50).")
-    var swingUserWindow: Int?
-    @Option(name: .long, help: "Swing: rows recomputed exactly at each refresh, longest-waiting first (default here: 0, increments only, since a replay compresses months of refreshes into minutes; run's default is 20000; see docs/evaluation.md).")
-    var swingRefreshRows: Int = 0
-    @Option(name: .long, help: "Swing: alpha1 in the user weight 1/(alpha1 + |I_u|)^beta (default: 15).")
-    var swingAlpha1: Double?
-    @Option(name: .long, help: "Swing: alpha2 in w_u·w_v/(alpha2 + |I_u ∩ I_v|) (default: 0).")
-    var swingAlpha2: Double?
-    @Option(name: .long, help: "Swing: beta in the user weight (default: 0.3).")
-    var swingBeta: Double?
+    @OptionGroup var statistics: StatisticsOptions
+    @OptionGroup var swing: SwingOptions
 
     @Option(name: .long, help: "Replays run at once, one per refresh period and algorithm, each with its own model.")
     var threads: Int = 2
@@ -157,11 +136,11 @@ struct Eval: ParsableCommand {
         var spec = JobSpec()
         spec.itemHistory = itemHistory
         if exact { spec.exact = true }
-        spec.admitAfter = admitAfter; spec.actionWeights = actionWeights; spec.decayHalfLife = decayHalfLife; spec.ttl = ttl
-        spec.swingMinUserBehavior = swingMinUserBehavior; spec.swingMaxUserBehavior = swingMaxUserBehavior
-        spec.swingUserWindow = swingUserWindow
-        spec.swingRefreshRows = swingRefreshRows
-        spec.swingAlpha1 = swingAlpha1; spec.swingAlpha2 = swingAlpha2; spec.swingBeta = swingBeta
+        statistics.apply(to: &spec)
+        swing.apply(to: &spec)
+        // A replay compresses months of refreshes into minutes: Swing rows are not
+        // recomputed at each one unless asked (docs/evaluation.md).
+        if swing.swingRefreshRows == nil { spec.swingRefreshRows = 0 }
         let resolved: JobSpec.Resolved
         do { resolved = try spec.resolve() } catch {
             throw ValidationError(error.issues.map { "--" + $0.path.split(separator: ".").last!.replacingOccurrences(of: "_", with: "-") + ": " + $0.message }.joined(separator: "\n"))

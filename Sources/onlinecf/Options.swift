@@ -99,6 +99,30 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .long, help: "Lift every bound: the co-occurrence lists are then the exact formulas over the whole input (Swing's streaming window too).")
     var exact = false
 
+    @Option(name: .long, help: "Threads that compute: a batch's co-occurrence lists (a sparse product over every item, user or author) and exact Swing (default: the machine's cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "The popular list (u2i2i's fallback): half-life of a user's weight in an item's count, event time, e.g. 6h, 1d (default: 1d).")
+    var popularHalfLife: String?
+    @Option(name: .long, help: "The popular list's length (0 = no popular list; default: 200).")
+    var popularN: Int?
+
+    @OptionGroup var statistics: StatisticsOptions
+    @OptionGroup var swing: SwingOptions
+
+    func apply(to s: inout JobSpec) {
+        s.algorithms = algos; s.k = k; s.threads = threads
+        s.itemHistory = itemHistory; s.userHistory = userHistory; s.authorHistory = authorHistory
+        if exact { s.exact = true }
+        s.popularHalfLife = popularHalfLife; s.popularCount = popularN
+        statistics.apply(to: &s)
+        swing.apply(to: &s)
+    }
+}
+
+/// Action weights, decay, TTL expiry, admission and the hot-user guard: what shapes the
+/// statistics (shared by `run`, `batch`, `rebuild` and `eval`).
+struct StatisticsOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Weight of each action, e.g. click=1,like=2,share=3,dislike=-1; '*=w' for other actions (default: binary interactions).",
         discussion: "A (user, item) pair weighs its largest action weight; a negative weight removes the pair until a positive action. ItemCF and u2u count Σ min(weights); recall seeds sum them."))
@@ -121,14 +145,14 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "The hot-user guard's window, e.g. 10m, 1h (default: 1h).")
     var hotUserWindow: String?
 
-    @Option(name: .long, help: "Threads that compute: a batch's co-occurrence lists (a sparse product over every item, user or author) and exact Swing (default: the machine's cores).")
-    var threads: Int?
+    func apply(to s: inout JobSpec) {
+        s.actionWeights = actionWeights; s.decayHalfLife = decayHalfLife; s.ttl = ttl
+        s.admitAfter = admitAfter; s.hotUserLimit = hotUserLimit; s.hotUserWindow = hotUserWindow
+    }
+}
 
-    @Option(name: .long, help: "The popular list (u2i2i's fallback): half-life of a user's weight in an item's count, event time, e.g. 6h, 1d (default: 1d).")
-    var popularHalfLife: String?
-    @Option(name: .long, help: "The popular list's length (0 = no popular list; default: 200).")
-    var popularN: Int?
-
+/// Swing's parameters (shared by `run`, `batch`, `rebuild` and `eval`).
+struct SwingOptions: ParsableArguments {
     @Option(name: .long, help: "Swing: alpha1 in the user weight 1/(alpha1 + |I_u|)^beta (default: 15).")
     var swingAlpha1: Double?
     @Option(name: .long, help: "Swing: alpha2 in w_u·w_v/(alpha2 + |I_u ∩ I_v|) (default: 0).")
@@ -145,20 +169,14 @@ struct ModelOptions: ParsableArguments {
     var swingSeed: UInt64?
     @Option(name: .long, help: "Swing, streaming: a user's new item meets the item's last N users (0 = all; default: 50).")
     var swingUserWindow: Int?
-    @Option(name: .long, help: "Swing, streaming: rows recomputed exactly at each emission, longest-waiting first; rows within reach take no increments (0 = increments only; default: 20000; see docs/algorithms.md#streaming-swing).")
+    @Option(name: .long, help: "Swing, streaming: rows recomputed exactly at each emission, longest-waiting first; rows within reach take no increments (0 = increments only; default: 20000, in eval 0; see docs/algorithms.md#swing).")
     var swingRefreshRows: Int?
 
     func apply(to s: inout JobSpec) {
-        s.algorithms = algos; s.k = k; s.threads = threads
-        s.actionWeights = actionWeights; s.decayHalfLife = decayHalfLife; s.ttl = ttl
-        s.admitAfter = admitAfter; s.hotUserLimit = hotUserLimit; s.hotUserWindow = hotUserWindow
-        s.itemHistory = itemHistory; s.userHistory = userHistory; s.authorHistory = authorHistory
-        if exact { s.exact = true }
         s.swingAlpha1 = swingAlpha1; s.swingAlpha2 = swingAlpha2; s.swingBeta = swingBeta
         s.swingMinUserBehavior = swingMinUserBehavior; s.swingMaxUserBehavior = swingMaxUserBehavior
         s.swingMaxUsersPerItem = swingMaxUsersPerItem; s.swingSeed = swingSeed; s.swingUserWindow = swingUserWindow
         s.swingRefreshRows = swingRefreshRows
-        s.popularHalfLife = popularHalfLife; s.popularCount = popularN
     }
 }
 

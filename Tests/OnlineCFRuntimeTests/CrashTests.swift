@@ -15,7 +15,7 @@ import OnlineCFTestSupport
     @Test func killNineAndRepipeEqualsAnUninterruptedRun() throws {
         let input = try generatedEvents(20_000, users: 800, items: 400, seed: 77)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID()).jsonl").path
-        FileManager.default.createFile(atPath: path, contents: Data(input))
+        try #require(FileManager.default.createFile(atPath: path, contents: Data(input)))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let redis = try TestRedis()
         let options = ["--redis", redis.url, "--algos", "all", "--swing-min-user-behavior", "3", "--emit-interval", "100ms", "--no-progress",

@@ -149,7 +149,7 @@ public enum ReplayEvaluator {
         // One unit of work per (policy, algorithm or blend), each with its own model, freshest
         // policy first (the costliest: its lists expire most often).
         let units = policies.indices.flatMap { v in algorithms.indices.map { (v, $0) } }
-        let slots = Slots(count: units.count)
+        let slots = ParallelSlots<VariantRaw?>(count: units.count, initial: nil)
         let workers = max(1, min(config.threads, units.count))
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -161,14 +161,15 @@ public enum ReplayEvaluator {
                 slots.set(w, raw)
             }
         }
+        let raws = slots.take().map { $0! }
         let scoredUsers = scoredPerUser.filter { $0 > 0 }.count
         var variants: [ReplayVariantResult] = []
         for (v, policy) in policies.enumerated() {
             var cells: [ReplayCell] = []
             var seconds = 0.0
-            let first = slots.get(units.firstIndex { $0 == (v, 0) }!)
+            let first = raws[units.firstIndex { $0 == (v, 0) }!]
             for (a, algorithm) in algorithms.enumerated() {
-                let raw = slots.get(units.firstIndex { $0 == (v, a) }!)
+                let raw = raws[units.firstIndex { $0 == (v, a) }!]
                 seconds += raw.seconds
                 // Which events are answered depends on the policy only.
                 precondition(raw.answered == first.answered && raw.refreshes == first.refreshes)
@@ -198,15 +199,6 @@ public enum ReplayEvaluator {
         var hits: [Int]
         var userHits: [[Int32]]
         var seconds = 0.0
-    }
-
-    final class Slots: @unchecked Sendable {
-        // Safe: each variant's slot is written by one worker, and read only after
-        // `concurrentPerform` has returned.
-        private var values: [VariantRaw?]
-        init(count: Int) { values = Array(repeating: nil, count: count) }
-        func set(_ i: Int, _ v: VariantRaw) { values[i] = v }
-        func get(_ i: Int) -> VariantRaw { values[i]! }
     }
 
     /// Replays the log under one policy for some blends (a single algorithm is a blend of

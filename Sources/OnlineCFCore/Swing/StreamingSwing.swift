@@ -137,7 +137,7 @@ public struct StreamingSwing: Sendable {
         touchedUsers.removeAll()
         let chosen = stale.pop(maxRows ?? stale.count)
         // In blocks, so that only one block's computed rows exist beside the model's.
-        let block = 128 * max(1, threads)
+        let block = 1024 * max(1, threads)
         for start in stride(from: 0, to: chosen.count, by: block) {
             let part = Array(chosen[start..<min(chosen.count, start + block)])
             let exact = SwingScorer.rows(of: part, userItems: userItems, itemUsers: itemUsers, itemNames: itemNames,

@@ -35,8 +35,11 @@ public enum SwingScorer {
         let weights = userItems.map { parameters.weight(itemCount: $0.count) }
         let results = ParallelSlots<Row>(count: items.count, initial: [])
         let workers = max(1, min(threads, items.count))
+        // `inverse[c] = 1 / (alpha2 + c)`, shared by the threads.
+        let inverse = (0...Int(UInt16.max)).map { 1 / (parameters.alpha2 + Double($0)) }
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var scratch = Scratch(itemCount: itemCount, maxUsers: parameters.maxUserNumPerItem)
+            scratch.inverse = inverse
             var p = worker
             while p < items.count {
                 let i = Int(items[p])
