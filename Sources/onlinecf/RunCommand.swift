@@ -3,6 +3,7 @@ import Foundation
 import OnlineCFCore
 import OnlineCFKV
 import OnlineCFRuntime
+import OnlineCFServe
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -217,7 +218,7 @@ private func runJobKeepingModel(_ job: JobSpec.Resolved, fd: Int32) throws -> St
         let lease = try WriterLease.acquire(client: store.client, keys: job.keys, worker: store.worker, period: job.configuration.leasePeriod)
         defer { lease.release(client: store.client) }
         let metrics = JobMetrics()
-        let server = try job.configuration.metricsAddress.map { try MetricsServer(address: $0, metrics: metrics) }
+        let server = try job.configuration.metricsAddress.map { try MetricsEndpoint(address: $0, text: { metrics.text() }) }
         defer { server?.stop() }
         if let server { stderrLine("metrics: \(server.url)") }
         let streamJob = try StreamJob(configuration: job.configuration, store: store, lease: lease, shutdown: shutdown, metrics: metrics)

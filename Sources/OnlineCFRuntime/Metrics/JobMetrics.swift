@@ -1,7 +1,7 @@
 import Prometheus
 
 /// The job's Prometheus metrics. Every job has them; they are served over HTTP only when
-/// a metrics address is given (``MetricsServer``). Names are a public interface
+/// a metrics address is given (`MetricsEndpoint` of OnlineCFServe). Names are a public interface
 /// (docs/metrics.md).
 public final class JobMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
