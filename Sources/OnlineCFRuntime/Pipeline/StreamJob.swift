@@ -535,7 +535,10 @@ public final class StreamJob {
     }
 
     /// Finishes any emission under way, then emits every changed list (`full`) and
-    /// waits until the writer has written it all.
+    /// waits until the writer has written it all. A job that has been emitting as it
+    /// read (a live stream) first emits the lists its last events touched, as any
+    /// emission does, so that their freshness does not wait for the full pass, which then
+    /// skips the lists just written unless they changed.
     private func finalEmission() throws {
         let started = clock.now
         defer {
@@ -545,7 +548,12 @@ public final class StreamJob {
         try emitter.advance(model, blocking: true)
         // At the end of the input every waiting Swing row is recomputed; a shutdown
         // request keeps to the budget (the rows stay queued in the state).
-        try beginEmission(full: true, allSwingRows: !shutdown.isRequested)
+        let allSwingRows = !shutdown.isRequested
+        if emitter.emissions > 0 && configuration.mode == .stream {
+            try beginEmission(full: false, allSwingRows: allSwingRows)
+            try emitter.advance(model, blocking: true)
+        }
+        try beginEmission(full: true, allSwingRows: allSwingRows)
         try emitter.advance(model, blocking: true)
         try writer.waitUntilIdle()
         recordFreshness()
