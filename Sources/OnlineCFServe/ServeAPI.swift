@@ -245,12 +245,17 @@ public struct ServeAPI: Sendable {
         }
         for item in exclude { try checkId(item, what: "excluded item") }
         request.exclude = Set(exclude)
-        switch decoded.seed_mode {
-        case nil, "join": break
-        case "replace": request.replacesStoredSeeds = true
+        request.replacesStoredSeeds = try replacesStoredSeeds(decoded.seed_mode)
+        return request
+    }
+
+    /// `seed_mode`: `join` (default) or `replace`.
+    static func replacesStoredSeeds(_ mode: String?) throws -> Bool {
+        switch mode {
+        case nil, "join": return false
+        case "replace": return true
         case let other?: throw APIError(400, "seed_mode must be join or replace, not '\(other)'")
         }
-        return request
     }
 
     /// Seeds and exclusions a POST body may carry, each.
@@ -269,11 +274,7 @@ public struct ServeAPI: Sendable {
         }
         for seed in request.seeds { try checkId(seed.item, what: "seed item") }
         for item in request.exclude { try checkId(item, what: "excluded item") }
-        switch query["seed_mode"] {
-        case nil, "join": break
-        case "replace": request.replacesStoredSeeds = true
-        case let other?: throw APIError(400, "seed_mode must be join or replace, not '\(other)'")
-        }
+        request.replacesStoredSeeds = try replacesStoredSeeds(query["seed_mode"])
         return request
     }
 
