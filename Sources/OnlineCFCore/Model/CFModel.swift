@@ -658,7 +658,7 @@ public struct CFModel: Sendable {
 
     /// Marks every list as changed.
     public mutating func markAllChanged() {
-        itemCF?.markAllChanged(); u2u?.markAllChanged(); a2a?.markAllChanged(); swing?.markAllChanged()
+        itemCF?.markAllChanged(); u2u?.markAllChanged(); a2a?.markAllChanged(); swing?.markAllChanged(); popular?.markChanged()
         weightedItemCF?.markAllChanged(); weightedU2U?.markAllChanged()
         recent?.markAllChanged()
     }

@@ -53,10 +53,11 @@ public struct U2I2IComposer: Sendable {
     /// Whether each list is divided by its top score (a blend of two or more, scaled).
     public var scalesLists: Bool { blend.parts.count > 1 && options.blendScale == .max }
 
-    /// What a list's scores are multiplied by to reach the blend's scale (lists are best first).
+    /// What a list's scores are multiplied by to reach the blend's scale (lists are best
+    /// first): `1 / top` when `scaling`, else 1.
     @inline(__always)
-    func scale(of list: [ScoredNeighbor]) -> Double {
-        guard scalesLists, let top = list.first?.score, top > 0 else { return 1 }
+    static func scale(of list: [ScoredNeighbor], scaling: Bool) -> Double {
+        guard scaling, let top = list.first?.score, top > 0 else { return 1 }
         return 1 / top
     }
 
@@ -86,8 +87,7 @@ public struct U2I2IComposer: Sendable {
                 for seed in chosen {
                     let list = neighbours(p, seed.item)
                     let end = options.maxNeighbours > 0 ? min(list.count, options.maxNeighbours) : list.count
-                    let top = list.first?.score ?? 0
-                    let factor = part.weight * seed.weight * (scales && top > 0 ? 1 / top : 1)
+                    let factor = part.weight * seed.weight * Self.scale(of: list, scaling: scales)
                     for n in list[0..<end] {
                         let j = Int(n.index)
                         if !marked[j] { marked[j] = true; touched.append(n.index) }
@@ -142,7 +142,7 @@ public struct U2I2IComposer: Sendable {
                 let list = neighbours(p, seed.item)
                 let end = options.maxNeighbours > 0 ? min(list.count, options.maxNeighbours) : list.count
                 if let n = list[0..<end].first(where: { $0.index == item }) {
-                    let scaled = n.score * scale(of: list)
+                    let scaled = n.score * Self.scale(of: list, scaling: scalesLists)
                     out.append(RecallContribution(seed: seed.item, algorithm: part.algorithm, seedWeight: seed.weight,
                                                   similarity: n.score, scaledSimilarity: scaled, amount: part.weight * seed.weight * scaled))
                 }

@@ -461,9 +461,9 @@ public final class StreamJob {
     /// Lines `--resume` skips.
     private var skipLines = 0
 
-    /// Starts an emission of what changed, item statuses included.
-    /// Starts an emission: recomputes the Swing rows waiting longest (every one with
-    /// `allSwingRows`, else up to the budget), then hands what changed to the emitter.
+    /// Starts an emission of what changed, item statuses included: recomputes the Swing
+    /// rows waiting longest (every one with `allSwingRows`, else up to the budget), writes
+    /// the popular list if it changed, then hands what changed to the emitter.
     private func beginEmission(full: Bool, allSwingRows: Bool = false) throws {
         try moderation.refresh(&model)
         if model.swing != nil {
@@ -477,7 +477,7 @@ public final class StreamJob {
             }
         }
         // The popular list (one key; worker 0's in a shared job) when its counts changed.
-        if let popular = model.popular, popular.changed || full, !configuration.workers.isShared || store.worker == 0 {
+        if let popular = model.popular, popular.changed, !configuration.workers.isShared || store.worker == 0 {
             try writer.submit(ListSlice(family: .popular, entityNames: [ListFamily.popularId], names: model.items.names,
                                         lists: [(0, model.popularList())]))
         }
