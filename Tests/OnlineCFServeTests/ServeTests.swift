@@ -314,6 +314,8 @@ import OnlineCFTestSupport
         try expectError("/v1/u2i2i/seedy?exclude_seen=1", 400)
         try expectError("/v1/u2i2i/seedy?seeds=all", 400, mentioning: "u2i")
         try expectError("/v1/u2i2i/seedy?max_seeds=-1", 400)
+        try expectError("/v1/u2i2i/seedy?blend_scale=mean", 400, mentioning: "max or raw")
+        try expectError("/v1/u2i2i/seedy?fallback=maybe", 400)
         try expectError("/v1/i2i/swing/i%ZZ", 400)
         try expectError("/v1/i2i/swing/" + String(repeating: "x", count: 513), 414)
         try expectError("/v1/u2i2i/" + String(repeating: "%C3%A9", count: 257), 414)
