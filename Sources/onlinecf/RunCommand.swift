@@ -223,8 +223,7 @@ private func runJobKeepingModel(_ job: JobSpec.Resolved, fd: Int32) throws -> St
         if let server { stderrLine("metrics: \(server.url)") }
         let streamJob = try StreamJob(configuration: job.configuration, store: store, lease: lease, shutdown: shutdown, metrics: metrics)
         let source = try EventSources.make(job.configuration.source, follow: job.configuration.follow, endpoint: store.client.endpoint,
-                                           namespace: job.keys.namespace, shutdown: shutdown, stdinDescriptor: fd,
-                                           workers: job.configuration.workers)
+                                           namespace: job.keys.namespace, shutdown: shutdown, stdinDescriptor: fd)
         let summary = try streamJob.run(source: source)
         stderrLine(summary.text)
         return streamJob

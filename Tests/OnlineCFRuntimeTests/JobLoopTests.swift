@@ -16,9 +16,6 @@ import OnlineCFRuntime
         var readsBeforeEnd: Int? = 3
         var eventsPerRead = 100
         var readCost: Duration = .milliseconds(10)
-        /// Calls of applyPeerChunks after which every peer has ended.
-        var peerCallsUntilEnded = 1
-        var peerCalls = 0
         /// Advances an emission needs before it is handed over.
         var emissionTurns = 1
         var advancesLeft = 0
@@ -46,14 +43,9 @@ import OnlineCFRuntime
                     world.uncheckpointedEvents += eventsPerRead
                     loop.inputRead(endOfInput: false)
                 }
-            case .applyPeerChunks:
-                peerCalls += 1
-                loop.peersApplied(allEnded: peerCalls >= peerCallsUntilEnded)
-            case .commit, .endInput:
+            case .commit:
                 world.pendingEvents = 0
                 world.sourceWantsCommit = false
-            case .pause(let duration):
-                world.now += duration
             case .rebuildSwing:
                 world.pendingEvents = 0
                 world.now += rebuildCost
@@ -92,10 +84,10 @@ import OnlineCFRuntime
         }
     }
 
-    static func stream(interval: Duration = .seconds(60), chunk: Int = 50_000, swing: Duration? = nil, shared: Bool = false,
+    static func stream(interval: Duration = .seconds(60), chunk: Int = 50_000, swing: Duration? = nil,
                        progress: Bool = false) -> JobLoop.Settings {
         JobLoop.Settings(mode: .stream, emitInterval: interval, swingRebuildEvery: swing, eventsPerChunk: chunk,
-                         shared: shared, showProgress: progress)
+                         showProgress: progress)
     }
 
     @Test func aStreamRestoresReadsAndEndsWithACommitAndTheFinalEmission() {
@@ -211,20 +203,6 @@ import OnlineCFRuntime
         #expect(rest == [.commit, .finalEmission, .finish])
     }
 
-    @Test func aSharedWorkerMarksItsEndThenFollowsItsPeersUntilAllHaveEnded() {
-        var simulation = Simulation(Self.stream(shared: true))
-        simulation.readsBeforeEnd = 1
-        simulation.peerCallsUntilEnded = 5
-        let actions = simulation.runToEnd()
-        let read = Action.read(wait: .milliseconds(50)), report = Action.report(progress: false)
-        let drained: [Action] = [.applyPeerChunks, .pause(.milliseconds(50)), report]
-        #expect(actions == [.restore, .openSource,
-                            read, .applyPeerChunks, report,                 // peers' chunks every turn
-                            read, .endInput, .applyPeerChunks, report]      // call 2
-                + drained + drained                                          // calls 3 and 4
-                + [.applyPeerChunks, .commit, .rebuildSwing, .finalEmission, .finish])  // call 5: all ended
-    }
-
     @Test func aShutdownDuringTheRestoreEndsTheRunWithoutReadingOrWriting() {
         for mode in [JobConfiguration.Mode.stream, .batch, .rebuild] {
             var loop = JobLoop(settings: JobLoop.Settings(mode: mode, emitInterval: .seconds(1), eventsPerChunk: 10))
@@ -251,8 +229,8 @@ import OnlineCFRuntime
         #expect(shown == 10)
     }
 
-    static func checkpointing(_ every: CheckpointInterval, shared: Bool = false) -> JobLoop.Settings {
-        var settings = stream(interval: .seconds(1), shared: shared)
+    static func checkpointing(_ every: CheckpointInterval) -> JobLoop.Settings {
+        var settings = stream(interval: .seconds(1))
         settings.checkpointEvery = every
         return settings
     }
@@ -284,7 +262,7 @@ import OnlineCFRuntime
         #expect(!idle.runToEnd().contains(.checkpoint))
     }
 
-    @Test func noSnapshotAfterAShutdownRequestNorInAJobSharedByWorkersOrABatch() {
+    @Test func noSnapshotAfterAShutdownRequestNorInABatch() {
         var simulation = Simulation(Self.checkpointing(.every(.seconds(100))))
         simulation.readsBeforeEnd = nil
         _ = simulation.step(until: { $0 == .report(progress: false) })
@@ -292,8 +270,6 @@ import OnlineCFRuntime
         let actions = simulation.runToEnd()
         #expect(Array(actions.suffix(3)) == [.commit, .finalEmission, .finish])
 
-        var shared = Simulation(Self.checkpointing(.events(1), shared: true))
-        #expect(!shared.runToEnd().contains(.checkpoint))
         var batchSettings = Self.checkpointing(.events(1))
         batchSettings.mode = .batch
         var batch = Simulation(batchSettings)

@@ -35,32 +35,33 @@ import OnlineCFTestSupport
         return out
     }
 
-    /// Two workers read one generated file (each keeps the users it owns) into one namespace
-    /// on one Redis; every list, Swing and a2a included, equals a single worker's batch over
-    /// the file.
-    @Test func twoWorkersOnAFileEqualOneWorker() throws {
+    /// N workers read one generated file (each all of it) into one namespace on one Redis;
+    /// every list, Swing, a2a and a bounded u2u history included, equals a single worker's
+    /// batch over the file.
+    @Test(arguments: [2, 3])
+    func workersOnAFileEqualOneWorker(count: Int) throws {
         let redis = try TestRedis()
         let path = redis.directory + "/events.jsonl"
         _ = FileManager.default.createFile(atPath: path, contents: Data(try generatedEvents(8_000, users: 300, items: 500, seed: 5)))
-        let options = ["--redis", redis.url, "--user-history", "0", "--no-progress"]
+        let options = ["--redis", redis.url, "--user-history", "20", "--no-progress"]
         try onlinecf(["batch", path, "--namespace", "one"] + options)
         let worker = { (i: Int) in
-            ["run", "--source", "file:\(path)", "--namespace", "two", "--workers", "2", "--worker", String(i), "--emit-interval", "200ms"] + options
+            ["run", "--source", "file:\(path)", "--namespace", "two", "--workers", String(count), "--worker", String(i), "--emit-interval", "200ms"] + options
         }
-        let results = try Self.runTogether([worker(0), worker(1)])
+        let results = try Self.runTogether((0..<count).map(worker))
         for (i, r) in results.enumerated() {
             #expect(r.status == 0, "worker \(i): \(r.stderr.suffix(1500))")
-            #expect(r.stderr.contains("other workers:"), "worker \(i): \(r.stderr)")
+            #expect(r.stderr.contains("worker \(i)/\(count): keeps and writes the rows of "), "worker \(i): \(r.stderr)")
         }
         let one = try Self.exportAll(redis.url, namespace: "one", algorithms: Algorithm.allCases)
         let two = try Self.exportAll(redis.url, namespace: "two", algorithms: Algorithm.allCases)
         for algorithm in Algorithm.allCases {
             #expect((one[algorithm.rawValue]?.count ?? 0) > 10, "\(algorithm.rawValue): \(one[algorithm.rawValue]?.count ?? 0) lists")
-            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-9, "\(algorithm.rawValue), 2 workers vs 1")
+            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-9, "\(algorithm.rawValue), \(count) workers vs 1")
         }
-        // The state of two workers cannot be continued by one (worker 1's log would be ignored).
+        // The state of several workers cannot be continued by one (each holds its own rows).
         let alone = try OnlineCFBinary.run(["run", "--namespace", "two"] + options)
-        #expect(alone.status != 0 && alone.stderr.contains("holds the state of a job run by 2 worker(s)"), "\(alone.stderr)")
+        #expect(alone.status != 0 && alone.stderr.contains("holds the state of a job run by \(count) worker(s)"), "\(alone.stderr)")
     }
 
     /// A batch backfills the first half of a log; two workers then stream the second half
@@ -98,12 +99,12 @@ import OnlineCFTestSupport
         }
     }
 
-    /// The scale-out of issue 5: two workers on one Kafka consumer group (a topic of four
-    /// partitions keyed by user; worker I reads partitions p with p mod 2 = I) write into a
-    /// 3-node Redis Cluster on loopback. Every list equals a single worker's on one Redis
-    /// (a batch over the same file), and the keys are spread over all three nodes.
-    @Test(.enabled(if: SharedData.ml100k != nil, "needs ../shared/data/ml-100k.inter"))
-    func twoWorkersOnOneConsumerGroupAgainstAThreeNodeClusterEqualOneWorker() throws {
+    /// N workers each read every partition of a Kafka topic (four partitions keyed by user)
+    /// and write into a 3-node Redis Cluster on loopback. Every list equals a single
+    /// worker's on one Redis (a batch over the same file), and the keys are spread over all
+    /// three nodes.
+    @Test(.enabled(if: SharedData.ml100k != nil, "needs ../shared/data/ml-100k.inter"), arguments: [2, 3])
+    func workersReadingAKafkaTopicIntoAThreeNodeClusterEqualOneWorker(count: Int) throws {
         let ml100k = SharedData.ml100k!
         let lines = try String(contentsOfFile: ml100k, encoding: .utf8).split(separator: "\n").dropFirst()
         let kafka = try MockKafka()
@@ -116,19 +117,19 @@ import OnlineCFTestSupport
         try onlinecf(["batch", ml100k, "--format", "inter", "--namespace", "cf", "--redis", single.url] + model)
         let worker = { (i: Int) in
             ["run", "--source", "kafka:\(kafka.bootstraps)/ml?group=cf&fetch.wait.max.ms=20", "--format", "tsv", "--columns", "user,item,ignore,ts",
-             "--namespace", "cf", "--redis", cluster.url, "--workers", "2", "--worker", String(i), "--emit-interval", "500ms"] + model
+             "--namespace", "cf", "--redis", cluster.url, "--workers", String(count), "--worker", String(i), "--emit-interval", "500ms"] + model
         }
-        let results = try Self.runTogether([worker(0), worker(1)])
+        let results = try Self.runTogether((0..<count).map(worker))
         for (i, r) in results.enumerated() {
             #expect(r.status == 0, "worker \(i): \(r.stderr.suffix(1500))")
-            #expect(r.stderr.contains("(2 partitions): p\(i)"), "worker \(i): \(r.stderr)")
+            #expect(r.stderr.contains("(4 partitions): p0 from its beginning, p1"), "worker \(i): \(r.stderr)")
         }
         let algorithms = Algorithm.allCases.filter { $0 != .a2aCosine && $0 != .swing }
         let one = try Self.exportAll(single.url, namespace: "cf", algorithms: algorithms)
         let two = try Self.exportAll(cluster.url, namespace: "cf", algorithms: algorithms)
         for algorithm in algorithms {
             #expect((one[algorithm.rawValue]?.count ?? 0) > 900, "\(algorithm.rawValue): \(one[algorithm.rawValue]?.count ?? 0) lists")
-            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-12, "\(algorithm.rawValue), 2 workers on a cluster vs 1 on one Redis")
+            expectSameLists(one[algorithm.rawValue]!, two[algorithm.rawValue]!, tolerance: 1e-12, "\(algorithm.rawValue), \(count) workers on a cluster vs 1 on one Redis")
         }
         for endpoint in cluster.nodeEndpoints {
             let node = try RedisConnection(endpoint: endpoint)

@@ -24,15 +24,25 @@ public struct CooccurrenceChanges: Sendable {
         degreeChangedSinceFull.insert(e)
     }
 
-    public func entities(normalised: Bool, full: Bool, forEachNeighbour: (UInt32, (UInt32) -> Void) -> Void) -> [UInt32] {
+    /// `isForeign` (several workers) names the entities whose rows are not kept: their
+    /// rows are empty, so with `full` the kept rows holding one whose degree changed are
+    /// found by a scan of every row (`rowHolds(x, test)`: whether row `x` holds an entity
+    /// passing `test`), once per full emission.
+    public func entities(normalised: Bool, full: Bool, rowCount: Int = 0, isForeign: ((UInt32) -> Bool)? = nil,
+                         rowHolds: (Int, (UInt32) -> Bool) -> Bool = { _, _ in false },
+                         forEachNeighbour: (UInt32, (UInt32) -> Void) -> Void) -> [UInt32] {
         var set = DirtySet()
         for e in rowChanged.members { set.insert(e) }
         if normalised {
             for e in degreeChanged.members { set.insert(e) }
             if full {
+                var foreign = DirtySet()
                 for e in degreeChangedSinceFull.members {
                     set.insert(e)
-                    forEachNeighbour(e) { set.insert($0) }
+                    if let isForeign, isForeign(e) { foreign.insert(e) } else { forEachNeighbour(e) { set.insert($0) } }
+                }
+                if !foreign.isEmpty {
+                    for x in 0..<rowCount where !set.contains(UInt32(x)) && rowHolds(x, { foreign.contains($0) }) { set.insert(UInt32(x)) }
                 }
             }
         }

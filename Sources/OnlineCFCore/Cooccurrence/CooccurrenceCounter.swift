@@ -31,6 +31,13 @@ import Dispatch
 /// own thread (automatically once a million are queued). Counts are integers, so the rows
 /// are the same whatever the number of partitions. Rows must not be read while
 /// increments are pending (``hasPending``).
+///
+/// Foreign rows (``init(window:partitions:removable:dropsForeignRows:)``, several
+/// workers): an entity whose partition is ``ModelPartitioning/foreign`` keeps degrees and
+/// windows like any other, but its row is never incremented and stays empty, and no row
+/// change is marked for it; every kept row is exactly what it would be with all rows
+/// kept. A full ``changedEntities(normalised:full:)`` then also finds the kept rows that
+/// hold a foreign entity whose degree changed (its own row cannot name them).
 public struct CooccurrenceCounter: Sendable {
     /// How many of a basket's most recent entities a new entity pairs with; 0 = all.
     public let window: Int
@@ -38,7 +45,12 @@ public struct CooccurrenceCounter: Sendable {
     public let partitions: Int
     /// Whether pairs can be removed (the counter then keeps every basket's live entities).
     public let removable: Bool
-    /// Each entity's partition.
+    /// Whether rows of foreign entities are left empty (several workers).
+    public let dropsForeignRows: Bool
+    /// Whether row increments are queued per partition (several partitions, or foreign
+    /// rows to drop) rather than applied at once.
+    private let queued: Bool
+    /// Each entity's partition (``ModelPartitioning/foreign``: not kept).
     private var owner: [UInt8] = []
     /// Queued row changes of each partition: `row << 32 | neighbour`, an increment, or
     /// with ``decrementFlag`` set a decrement (a removed pair's, queued after the
@@ -64,13 +76,17 @@ public struct CooccurrenceCounter: Sendable {
     /// Total pair increments applied (each unordered pair counted once).
     public private(set) var pairUpdates: Int = 0
 
-    public init(window: Int, partitions: Int = 1, removable: Bool = false) {
+    public init(window: Int, partitions: Int = 1, removable: Bool = false, dropsForeignRows: Bool = false) {
         precondition(window >= 0 && partitions >= 1)
         self.window = window
         self.partitions = partitions
         self.removable = removable
-        self.pending = Array(repeating: [], count: partitions > 1 ? partitions : 0)
+        self.dropsForeignRows = dropsForeignRows
+        self.queued = partitions > 1 || dropsForeignRows
+        self.pending = Array(repeating: [], count: queued ? partitions : 0)
     }
+
+    private static let foreign = ModelPartitioning.foreign
 
     /// Whether row increments are queued (rows are then behind degrees and windows).
     public var hasPending: Bool { pendingCount > 0 }
@@ -84,13 +100,14 @@ public struct CooccurrenceCounter: Sendable {
     }
 
     /// Records that `basket` now holds `entity` (which it did not hold before); with
-    /// several partitions, `partition` owns the entity's row.
+    /// several partitions, `partition` owns the entity's row (``ModelPartitioning/foreign``:
+    /// another worker's).
     public mutating func addNewPair(basket: UInt32, entity: UInt32, partition: Int = 0) {
         let e = Int(entity), b = Int(basket)
         if e >= degrees.count {
             degrees.append(contentsOf: repeatElement(0, count: e + 1 - degrees.count))
             rows.append(contentsOf: repeatElement(CountRow(), count: e + 1 - rows.count))
-            if partitions > 1 { owner.append(contentsOf: repeatElement(0, count: e + 1 - owner.count)) }
+            if queued { owner.append(contentsOf: repeatElement(0, count: e + 1 - owner.count)) }
         }
         if b >= arrivals.count {
             arrivals.append(contentsOf: repeatElement([], count: b + 1 - arrivals.count))
@@ -98,26 +115,34 @@ public struct CooccurrenceCounter: Sendable {
         }
         degrees[e] += 1
         changes.degree(entity)
-        if partitions > 1 { owner[e] = UInt8(partition) }
+        if queued { owner[e] = UInt8(partition) }
+        let keepsOwn = partition != Int(Self.foreign)
         // Read in place: a copy of the basket would make the append below copy it all.
         let count = arrivals[b].count
         var paired = 0
         for q in (window > 0 ? max(0, count - window) : 0)..<count {
             let o = arrivals[b][q]
             if o == Self.gap { continue }
-            if partitions == 1 {
+            paired += 1
+            if !queued {
                 rows[e].increment(o)
                 rows[Int(o)].increment(entity)
-            } else {
-                pending[partition].append(UInt64(entity) << 32 | UInt64(o))
-                pending[Int(owner[Int(o)])].append(UInt64(o) << 32 | UInt64(entity))
+                changes.row(o)
+                continue
             }
-            changes.row(o)
-            paired += 1
+            if keepsOwn {
+                pending[partition].append(UInt64(entity) << 32 | UInt64(o))
+                pendingCount += 1
+            }
+            let po = owner[Int(o)]
+            if po != Self.foreign {
+                pending[Int(po)].append(UInt64(o) << 32 | UInt64(entity))
+                pendingCount += 1
+                changes.row(o)
+            }
         }
         if paired > 0 {
-            changes.row(entity)
-            pendingCount += partitions > 1 ? 2 * paired : 0
+            if keepsOwn { changes.row(entity) }
             pairUpdates += paired
         }
         if !removable && window > 0 && count >= window {
@@ -144,10 +169,9 @@ public struct CooccurrenceCounter: Sendable {
             let o = arrivals[b][q]
             if o == Self.gap { continue }
             decrementPair(entity, o)
-            changes.row(o)
             paired += 1
         }
-        if paired > 0 { changes.row(entity); pairUpdates += paired }
+        if paired > 0 { pairUpdates += paired }
         if window == 0 {
             // Positions do not matter: the last entity takes the freed place.
             arrivals[b][p] = arrivals[b][count - 1]
@@ -160,17 +184,22 @@ public struct CooccurrenceCounter: Sendable {
         if pendingCount >= Self.pendingLimit { applyPending() }
     }
 
-    /// Takes a pair's count out of both rows: at once with one partition, else queued
-    /// after the increments (see ``pending``).
+    /// Takes a pair's count out of both rows (kept ones), marking them changed: at once
+    /// with one partition, else queued after the increments (see ``pending``).
     @inline(__always)
     private mutating func decrementPair(_ e: UInt32, _ o: UInt32) {
-        if partitions == 1 {
+        if !queued {
             rows[Int(e)].decrement(o)
             rows[Int(o)].decrement(e)
-        } else {
-            pending[Int(owner[Int(e)])].append(Self.decrementFlag | UInt64(e) << 32 | UInt64(o))
-            pending[Int(owner[Int(o)])].append(Self.decrementFlag | UInt64(o) << 32 | UInt64(e))
-            pendingCount += 2
+            changes.row(e); changes.row(o)
+            return
+        }
+        for (row, other) in [(e, o), (o, e)] {
+            let p = owner[Int(row)]
+            guard p != Self.foreign else { continue }
+            pending[Int(p)].append(Self.decrementFlag | UInt64(row) << 32 | UInt64(other))
+            pendingCount += 1
+            changes.row(row)
         }
     }
 
@@ -188,12 +217,10 @@ public struct CooccurrenceCounter: Sendable {
             changes.degree(e)
             var paired = 0
             for q in (window > 0 ? max(0, p - window) : 0)..<p where members[q] != Self.gap {
-                let o = members[q]
-                decrementPair(e, o)
-                changes.row(o)
+                decrementPair(e, members[q])
                 paired += 1
             }
-            if paired > 0 { changes.row(e); pairUpdates += paired }
+            pairUpdates += paired
         }
         arrivals[b] = []
         gapCounts[b] = 0
@@ -260,16 +287,26 @@ public struct CooccurrenceCounter: Sendable {
     /// clear, since the neighbour's score for it changed.
     public func changedEntities(normalised: Bool, full: Bool) -> [UInt32] {
         assert(!hasPending, "rows read with increments pending")
-        return changes.entities(normalised: normalised, full: full) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
+        let foreign: ((UInt32) -> Bool)? = dropsForeignRows ? { [owner] e in Int(e) < owner.count && owner[Int(e)] == Self.foreign } : nil
+        return changes.entities(normalised: normalised, full: full, rowCount: rows.count, isForeign: foreign,
+                                rowHolds: { x, test in
+                                    var hit = false
+                                    rows[x].forEach { o, _ in if !hit && test(o) { hit = true } }
+                                    return hit
+                                }) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
     }
 
     /// Marks an entity and every entity it co-occurs with as changed (their lists may
-    /// hold it: rows are symmetric).
+    /// hold it: rows are symmetric; for a foreign entity, the kept rows holding it).
     public mutating func markNeighbourhoodChanged(_ e: UInt32) {
         applyPending()
         guard Int(e) < rows.count else { return }
         changes.row(e)
-        rows[Int(e)].forEach { o, _ in changes.row(o) }
+        if dropsForeignRows && owner[Int(e)] == Self.foreign {
+            for x in rows.indices where rows[x].value(of: e) > 0 { changes.row(UInt32(x)) }
+        } else {
+            rows[Int(e)].forEach { o, _ in changes.row(o) }
+        }
     }
 
     /// Marks every entity as changed (after a parameter change, every list is stale).
@@ -295,12 +332,14 @@ extension CooccurrenceCounter {
     }
 
     /// Reads a counter written by ``encode(to:)``, divided into `partitions` with each
-    /// entity's partition given by `owner` (ignored for one partition).
-    public init(from decoder: inout SnapshotDecoder, partitions: Int, owner: (UInt32) -> UInt8) throws(SnapshotError) {
+    /// entity's partition given by `owner` (ignored for one partition and all rows kept);
+    /// with `dropsForeignRows`, the rows of foreign entities are emptied.
+    public init(from decoder: inout SnapshotDecoder, partitions: Int, dropsForeignRows: Bool = false,
+                owner: (UInt32) -> UInt8) throws(SnapshotError) {
         let window = try decoder.readInt()
         guard window >= 0 else { throw SnapshotError("a co-occurrence window of \(window) in the snapshot: it is damaged") }
         let removable = try decoder.readBool()
-        self.init(window: window, partitions: partitions, removable: removable)
+        self.init(window: window, partitions: partitions, removable: removable, dropsForeignRows: dropsForeignRows)
         degrees = try decoder.readArray()
         rows = try decoder.readParts()
         arrivals = try decoder.readArrays()
@@ -308,6 +347,9 @@ extension CooccurrenceCounter {
         changes = try decoder.readPart()
         pairUpdates = try decoder.readInt()
         guard rows.count == degrees.count else { throw SnapshotError("a co-occurrence counter of the snapshot has \(rows.count) rows for \(degrees.count) entities: it is damaged") }
-        if partitions > 1 { self.owner = (0..<degrees.count).map { owner(UInt32($0)) } }
+        if queued { self.owner = (0..<degrees.count).map { owner(UInt32($0)) } }
+        if dropsForeignRows {
+            for e in rows.indices where self.owner[e] == Self.foreign && rows[e].count > 0 { rows[e] = CountRow() }
+        }
     }
 }

@@ -18,6 +18,11 @@
 /// of the basket. With `window == 0` positions do not matter and the slot is freed; with a
 /// window the slot stays as a gap of value 0 (pairs across it are not re-paired) until the
 /// whole basket is removed (``removeBasket(_:)``).
+///
+/// Foreign rows (several workers): an entity set with partition
+/// ``ModelPartitioning/foreign`` has its degree like any other, but its row stays empty
+/// and is never marked changed; kept rows are exactly what they would be with all rows
+/// kept (as with ``CooccurrenceCounter``).
 public struct WeightedCooccurrenceCounter: Sendable {
     public let window: Int
     public private(set) var degrees: [Double] = []
@@ -28,6 +33,8 @@ public struct WeightedCooccurrenceCounter: Sendable {
     /// What changed since the last ``clearChanges(full:)``.
     public private(set) var changes = CooccurrenceChanges()
     public private(set) var pairUpdates: Int = 0
+    /// Which rows are kept (all unless a partition was given as foreign).
+    private var owners = RowOwners()
 
     public init(window: Int) {
         precondition(window >= 0)
@@ -42,13 +49,18 @@ public struct WeightedCooccurrenceCounter: Sendable {
         return values[Int(basket)][Int(p)]
     }
 
-    /// Sets the value of (basket, entity), adding the pair when new.
-    public mutating func set(basket: UInt32, entity: UInt32, value v: Double) {
+    /// Sets the value of (basket, entity), adding the pair when new; `partition` is the
+    /// entity's (``ModelPartitioning/foreign``: its row is not kept).
+    public mutating func set(basket: UInt32, entity: UInt32, value v: Double, partition: UInt8 = 0) {
         precondition(v >= 0 && v.isFinite)
         let e = Int(entity), b = Int(basket)
         if e >= degrees.count {
             degrees.append(contentsOf: repeatElement(0, count: e + 1 - degrees.count))
             rows.append(contentsOf: repeatElement(WeightRow(), count: e + 1 - rows.count))
+        }
+        if partition == ModelPartitioning.foreign || !owners.partitions.isEmpty {
+            if e >= owners.partitions.count { owners.partitions.append(contentsOf: repeatElement(0, count: e + 1 - owners.partitions.count)) }
+            owners.partitions[e] = partition
         }
         if b >= members.count {
             members.append(contentsOf: repeatElement([], count: b + 1 - members.count))
@@ -85,22 +97,25 @@ public struct WeightedCooccurrenceCounter: Sendable {
         let lower = window > 0 ? max(0, p - window) : 0
         let upper = window > 0 ? min(count - 1, p + window) : count - 1
         var touched = false
+        let keepsOwn = owners.keeps(entity)
         for q in lower...upper where q != p {
             let vo = values[b][q]
             let delta = min(new, vo) - min(old, vo)
             if delta == 0 { continue }
             let o = members[b][q]
-            rows[e].addSnappingToZero(o, delta)
-            rows[Int(o)].addSnappingToZero(entity, delta)
-            if droppingZeros {
-                if rows[e].value(of: o) == 0 { rows[e].remove(o) }
-                if rows[Int(o)].value(of: entity) == 0 { rows[Int(o)].remove(entity) }
+            if keepsOwn {
+                rows[e].addSnappingToZero(o, delta)
+                if droppingZeros && rows[e].value(of: o) == 0 { rows[e].remove(o) }
             }
-            changes.row(o)
+            if owners.keeps(o) {
+                rows[Int(o)].addSnappingToZero(entity, delta)
+                if droppingZeros && rows[Int(o)].value(of: entity) == 0 { rows[Int(o)].remove(entity) }
+                changes.row(o)
+            }
             touched = true
             pairUpdates += 1
         }
-        if touched { changes.row(entity) }
+        if touched && keepsOwn { changes.row(entity) }
     }
 
     /// Removes the pair (basket, entity) if present: its contribution to the entity's
@@ -161,13 +176,32 @@ public struct WeightedCooccurrenceCounter: Sendable {
 
     /// As ``CooccurrenceCounter/changedEntities(normalised:full:)``.
     public func changedEntities(normalised: Bool, full: Bool) -> [UInt32] {
-        changes.entities(normalised: normalised, full: full) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
+        let foreign: ((UInt32) -> Bool)? = owners.partitions.isEmpty ? nil : { [owners] e in !owners.keeps(e) }
+        return changes.entities(normalised: normalised, full: full, rowCount: rows.count, isForeign: foreign,
+                                rowHolds: { x, test in
+                                    var hit = false
+                                    rows[x].forEach { o, _ in if !hit && test(o) { hit = true } }
+                                    return hit
+                                }) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
     }
 
+    /// Marks an entity and every entity it co-occurs with as changed (for a foreign
+    /// entity, the kept rows holding it).
     public mutating func markNeighbourhoodChanged(_ e: UInt32) {
         guard Int(e) < rows.count else { return }
         changes.row(e)
-        rows[Int(e)].forEach { o, _ in changes.row(o) }
+        if !owners.keeps(e) {
+            for x in rows.indices where rows[x].value(of: e) != 0 { changes.row(UInt32(x)) }
+        } else {
+            rows[Int(e)].forEach { o, _ in changes.row(o) }
+        }
+    }
+
+    /// Several workers: records each entity's partition (`partition(e)`) and empties the
+    /// rows of foreign ones (a snapshot of a whole model, read by one worker).
+    public mutating func dropForeignRows(partition: (UInt32) -> UInt8) {
+        owners.partitions = (0..<degrees.count).map { partition(UInt32($0)) }
+        for e in rows.indices where !owners.keeps(UInt32(e)) && rows[e].count > 0 { rows[e] = WeightRow() }
     }
 
     public mutating func markAllChanged() { changes.markAll(count: degrees.count) }

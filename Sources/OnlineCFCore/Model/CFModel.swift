@@ -43,8 +43,9 @@ public struct CFModel: Sendable {
     /// each micro-batch of events; lists must not be read before). Weighted counters,
     /// Swing and recall are advanced on the calling thread.
     public let partitioning: ModelPartitioning
-    /// The partition of each item, user and author index, filled as ids arrive.
-    private var itemPartition: [UInt8] = [], userPartition: [UInt8] = [], authorPartition: [UInt8] = []
+    /// The partition of each item, user and author index, filled as ids arrive
+    /// (``ModelPartitioning/foreign`` for a row another worker keeps).
+    private var itemOwners = RowOwners(), userOwners = RowOwners(), authorOwners = RowOwners()
     public private(set) var users = IdInterner()
     public private(set) var items = IdInterner()
     public private(set) var authors = IdInterner()
@@ -114,14 +115,14 @@ public struct CFModel: Sendable {
         if let r = parameters.recall { recent = RecentInteractions(capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis) }
         if let p = parameters.popular { popular = PopularItems(parameters: p) }
         guard self.evaluation == .incremental else { return }
-        let weighted = parameters.isWeighted, removable = parameters.ttlMillis != nil
+        let weighted = parameters.isWeighted, removable = parameters.ttlMillis != nil, drops = partitioning.workers.isShared
         if algos.contains(where: { $0.kind == .i2i && $0 != .swing }) {
-            if weighted { weightedItemCF = WeightedCooccurrenceCounter(window: parameters.itemHistory) } else { itemCF = CooccurrenceCounter(window: parameters.itemHistory, partitions: partitioning.count, removable: removable) }
+            if weighted { weightedItemCF = WeightedCooccurrenceCounter(window: parameters.itemHistory) } else { itemCF = CooccurrenceCounter(window: parameters.itemHistory, partitions: partitioning.count, removable: removable, dropsForeignRows: drops) }
         }
         if algos.contains(.u2uCosine) {
-            if weighted { weightedU2U = WeightedCooccurrenceCounter(window: parameters.userHistory) } else { u2u = CooccurrenceCounter(window: parameters.userHistory, partitions: partitioning.count, removable: removable) }
+            if weighted { weightedU2U = WeightedCooccurrenceCounter(window: parameters.userHistory) } else { u2u = CooccurrenceCounter(window: parameters.userHistory, partitions: partitioning.count, removable: removable, dropsForeignRows: drops) }
         }
-        if maintainsA2A { a2a = CooccurrenceCounter(window: parameters.authorHistory, partitions: partitioning.count) }
+        if maintainsA2A { a2a = CooccurrenceCounter(window: parameters.authorHistory, partitions: partitioning.count, dropsForeignRows: drops) }
     }
 
     /// Number of distinct (user, item) pairs applied.
@@ -239,7 +240,12 @@ public struct CFModel: Sendable {
             if u2u != nil { u2u!.addNewPair(basket: i, entity: u, partition: partition(ofUser: u)) }
             if swing != nil {
                 let seen = seenUserItem
-                swing!.addNewPair(user: u, item: i, holds: { v, x in seen.contains(UInt64(v) << 32 | UInt64(x)) })
+                if partitioning.workers.isShared {
+                    let owners = keptItems()
+                    swing!.addNewPair(user: u, item: i, holds: { v, x in seen.contains(UInt64(v) << 32 | UInt64(x)) }, keeps: { owners.keeps($0) })
+                } else {
+                    swing!.addNewPair(user: u, item: i, holds: { v, x in seen.contains(UInt64(v) << 32 | UInt64(x)) })
+                }
             }
             if maintainsA2A, Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor,
                seenUserAuthor.insert(UInt64(u) << 32 | UInt64(itemAuthor[Int(i)])) {
@@ -253,26 +259,49 @@ public struct CFModel: Sendable {
         return applied
     }
 
-    /// The partitions of ids by index, computed once per id (0 with one partition).
+    /// The partitions of ids by index, computed once per id (0 when rows are not routed;
+    /// ``ModelPartitioning/foreign`` for another worker's row).
     @inline(__always)
     private mutating func partition(ofItem i: UInt32) -> Int {
-        guard partitioning.count > 1 else { return 0 }
-        while itemPartition.count <= Int(i) { itemPartition.append(UInt8(partitioning.partition(of: items.names[itemPartition.count]))) }
-        return Int(itemPartition[Int(i)])
+        guard partitioning.routesRows else { return 0 }
+        Self.fill(&itemOwners, upTo: i, names: items.names, partitioning)
+        return Int(itemOwners.partitions[Int(i)])
     }
 
     @inline(__always)
     private mutating func partition(ofUser u: UInt32) -> Int {
-        guard partitioning.count > 1 else { return 0 }
-        while userPartition.count <= Int(u) { userPartition.append(UInt8(partitioning.partition(of: users.names[userPartition.count]))) }
-        return Int(userPartition[Int(u)])
+        guard partitioning.routesRows else { return 0 }
+        Self.fill(&userOwners, upTo: u, names: users.names, partitioning)
+        return Int(userOwners.partitions[Int(u)])
     }
 
     @inline(__always)
     private mutating func partition(ofAuthor a: UInt32) -> Int {
-        guard partitioning.count > 1 else { return 0 }
-        while authorPartition.count <= Int(a) { authorPartition.append(UInt8(partitioning.partition(of: authors.names[authorPartition.count]))) }
-        return Int(authorPartition[Int(a)])
+        guard partitioning.routesRows else { return 0 }
+        Self.fill(&authorOwners, upTo: a, names: authors.names, partitioning)
+        return Int(authorOwners.partitions[Int(a)])
+    }
+
+    /// Which items' rows this process keeps (every one for a job alone), filled for every
+    /// item seen.
+    private mutating func keptItems() -> RowOwners {
+        if partitioning.workers.isShared && items.count > 0 { _ = partition(ofItem: UInt32(items.count - 1)) }
+        return itemOwners
+    }
+
+    private static func fill(_ owners: inout RowOwners, upTo index: UInt32, names: [String], _ partitioning: ModelPartitioning) {
+        while owners.partitions.count <= Int(index) { owners.partitions.append(partitioning.partition(of: names[owners.partitions.count])) }
+    }
+
+    /// Whether this process keeps the row of an entity of `kind` (several workers: the
+    /// ids its worker owns; a job alone keeps every row).
+    public func keepsRow(_ kind: ListKind, _ index: UInt32) -> Bool {
+        guard partitioning.workers.isShared else { return true }
+        switch kind {
+        case .i2i: return partitioning.keeps(items.names[Int(index)])
+        case .u2u: return partitioning.keeps(users.names[Int(index)])
+        case .a2a: return partitioning.keeps(authors.names[Int(index)])
+        }
     }
 
     /// Whether row increments are queued in some partition (see ``partitioning``).
@@ -317,7 +346,8 @@ public struct CFModel: Sendable {
         weightedItemCF?.removeBasket(u)
         itemCF?.removeBasket(u)
         weightedU2U?.clearEntity(u)
-        swing?.removeUser(u)
+        let keptForUser = keptItems()
+        swing?.removeUser(u, keeps: keptForUser.keeps)
         recent?.removeUser(u)
     }
 
@@ -334,7 +364,8 @@ public struct CFModel: Sendable {
         weightedItemCF?.clearEntity(i)
         weightedU2U?.removeBasket(i)
         u2u?.removeBasket(i)
-        swing?.removeItem(i)
+        let keptForItem = keptItems()
+        swing?.removeItem(i, keeps: keptForItem.keeps)
     }
 
     private mutating func forgetPair(_ key: UInt64) {
@@ -383,8 +414,9 @@ public struct CFModel: Sendable {
             }
             value *= decay!.growth(at: at)
         }
-        weightedItemCF?.set(basket: u, entity: i, value: value)
-        weightedU2U?.set(basket: i, entity: u, value: value)
+        let (itemPartition, userPartition) = (UInt8(partition(ofItem: i)), UInt8(partition(ofUser: u)))
+        weightedItemCF?.set(basket: u, entity: i, value: value, partition: itemPartition)
+        weightedU2U?.set(basket: i, entity: u, value: value, partition: userPartition)
         return true
     }
 
@@ -562,7 +594,9 @@ public struct CFModel: Sendable {
             // Seed weights are written as of the latest event time: all of them again at
             // a full emission, so that every stored weight then has the same "now".
             out.append((.recent, full ? users : recent.changed.members))
-            out.append((.u2i2i, users))
+            // Several workers: a worker keeps only its own items' i2i rows, so none can
+            // compose u2i2i from its model; `serve` composes it from the stored lists.
+            if !partitioning.workers.isShared { out.append((.u2i2i, users)) }
         }
         return out
     }
@@ -643,7 +677,10 @@ public struct CFModel: Sendable {
     public mutating func setSwingIncremental(_ on: Bool) { swing?.incremental = on }
 
     /// Recomputes every Swing row exactly from the interaction sets.
-    public mutating func rebuildSwing(threads: Int = 2) { swing?.rebuild(itemNames: items.names, threads: threads) }
+    public mutating func rebuildSwing(threads: Int = 2) {
+        let kept = keptItems()
+        swing?.rebuild(itemNames: items.names, threads: threads, keeps: kept.keeps)
+    }
 
     /// Recomputes exactly the Swing rows waiting longest (see ``StreamingSwing``): at most
     /// ``SwingParameters/refreshRows`` of them, or every row waiting with `everything`
@@ -773,7 +810,8 @@ extension CFModel {
             let present = try d.readBool()
             guard present == expected else { throw SnapshotError("the snapshot's counters do not match its parameters: it is damaged") }
             let p = partitioning
-            counters.append(present ? try CooccurrenceCounter(from: &d, partitions: p.count, owner: { UInt8(p.partition(of: interner.names[Int($0)])) }) : nil)
+            counters.append(present ? try CooccurrenceCounter(from: &d, partitions: p.count, dropsForeignRows: p.workers.isShared,
+                                                              owner: { p.partition(of: interner.names[Int($0)]) }) : nil)
         }
         itemCF = counters[0]; u2u = counters[1]; a2a = counters[2]
         let wItemCF: WeightedCooccurrenceCounter? = try d.readOptionalPart(), wU2U: WeightedCooccurrenceCounter? = try d.readOptionalPart()
@@ -781,6 +819,11 @@ extension CFModel {
             throw SnapshotError("the snapshot's weighted counters do not match its parameters: it is damaged")
         }
         weightedItemCF = wItemCF; weightedU2U = wU2U
+        if partitioning.workers.isShared {
+            let (p, itemNames, userNames) = (partitioning, items.names, users.names)
+            weightedItemCF?.dropForeignRows(partition: { p.partition(of: itemNames[Int($0)]) })
+            weightedU2U?.dropForeignRows(partition: { p.partition(of: userNames[Int($0)]) })
+        }
         let pairKeys: [UInt64] = try d.readArray(), weights: [Double] = try d.readArray(), times: [Int64] = try d.readArray()
         guard pairKeys.count == weights.count, weights.count == times.count else { throw SnapshotError("the snapshot's pair weights are inconsistent: it is damaged") }
         pairStates = Dictionary(minimumCapacity: pairKeys.count)
@@ -798,6 +841,7 @@ extension CFModel {
         eventsBeforeAdmission = try d.readInt()
         hotWindow = try d.readArray(); hotCount = try d.readArray(); hotUserEvents = try d.readInt()
         if try d.readBool() { swing = try StreamingSwing(from: &d, parameters: parameters.swing) }
+        if partitioning.workers.isShared, swing != nil { swing!.dropForeignRows(keeps: keptItems().keeps) }
         if try d.readBool() {
             guard let r = parameters.recall else { throw SnapshotError("the snapshot holds recall seeds but its parameters have no recall: it is damaged") }
             recent = try RecentInteractions(from: &d, capacity: r.recentItems, halfLifeMillis: r.halfLifeMillis)

@@ -33,6 +33,9 @@
 /// So a row is always either exact as of its last refresh plus increments since, and the
 /// rows a refresh reaches are exact. After a refresh that empties the queue (``rebuild``,
 /// or `maxRows` nil) every row equals the batch row.
+///
+/// Foreign rows (several workers): the interaction sets are whole, but only the rows
+/// `keeps` admits are queued, incremented and recomputed; the others stay empty.
 public struct StreamingSwing: Sendable {
     public let parameters: SwingParameters
     /// When false, events only update the interaction sets and the queue (batch mode and
@@ -56,8 +59,9 @@ public struct StreamingSwing: Sendable {
     public init(parameters: SwingParameters) { self.parameters = parameters }
 
     /// Records that `user` now holds `item` (a new pair). `holds(v, x)` answers whether
-    /// user `v` holds item `x`.
-    public mutating func addNewPair(user u: UInt32, item j: UInt32, holds: (UInt32, UInt32) -> Bool) {
+    /// user `v` holds item `x`; `keeps(x)` whether this process keeps item `x`'s row.
+    public mutating func addNewPair(user u: UInt32, item j: UInt32, holds: (UInt32, UInt32) -> Bool,
+                                    keeps: (UInt32) -> Bool = { _ in true }) {
         let ui = Int(u), ji = Int(j)
         if ui >= userItems.count { userItems.append(contentsOf: repeatElement([], count: ui + 1 - userItems.count)) }
         if ji >= itemUsers.count {
@@ -67,10 +71,10 @@ public struct StreamingSwing: Sendable {
         userItems[ui].append(j)
         defer { itemUsers[ji].append(u) }
         if touchedUsers.contains(u) {
-            stale.push(j)
+            if keeps(j) { stale.push(j) }
         } else {
             touchedUsers.insert(u)
-            for i in userItems[ui] { stale.push(i) }
+            for i in userItems[ui] where keeps(i) { stale.push(i) }
         }
         guard incremental else { return }
         // Every row this event changes is queued within the next refresh's reach.
@@ -90,19 +94,22 @@ public struct StreamingSwing: Sendable {
             }
             for v in candidates {
                 guard let c = term(u, wu, v, holds: holds) else { continue }
-                for x in shared { for y in shared where y != x { rows[Int(x)].add(y, c) } ; changed.insert(x) }
+                for x in shared where keeps(x) { for y in shared where y != x { rows[Int(x)].add(y, c) } ; changed.insert(x) }
                 termsAdded += shared.count * (shared.count - 1) / 2
             }
         } else {
+            let keepsJ = keeps(j)
             for v in window(j) where v != u {
                 guard let c = term(u, wu, v, holds: holds) else { continue }
                 for i in shared where i != j {
-                    rows[Int(i)].add(j, c)
-                    rows[ji].add(i, c)
-                    changed.insert(i)
+                    if keeps(i) {
+                        rows[Int(i)].add(j, c)
+                        changed.insert(i)
+                    }
+                    if keepsJ { rows[ji].add(i, c) }
                     termsAdded += 1
                 }
-                changed.insert(j)
+                if keepsJ { changed.insert(j) }
             }
         }
     }
@@ -151,30 +158,30 @@ public struct StreamingSwing: Sendable {
         return (chosen.count, stale.count)
     }
 
-    /// Replaces every row by exact batch Swing over the current interaction sets.
-    public mutating func rebuild(itemNames: [String], threads: Int = 2) {
-        for i in itemUsers.indices { stale.push(UInt32(i)) }
+    /// Replaces every row (kept ones) by exact batch Swing over the current interaction sets.
+    public mutating func rebuild(itemNames: [String], threads: Int = 2, keeps: (UInt32) -> Bool = { _ in true }) {
+        for i in itemUsers.indices where keeps(UInt32(i)) { stale.push(UInt32(i)) }
         refresh(itemNames: itemNames, threads: threads, maxRows: nil)
     }
 
     /// TTL expiry of a user: leaves the interaction sets; the rows of its items are
     /// queued (the terms it added leave them at their refresh).
-    public mutating func removeUser(_ u: UInt32) {
+    public mutating func removeUser(_ u: UInt32, keeps: (UInt32) -> Bool = { _ in true }) {
         guard Int(u) < userItems.count else { return }
         for i in userItems[Int(u)] {
             itemUsers[Int(i)].removeAll { $0 == u }
-            stale.push(i)
+            if keeps(i) { stale.push(i) }
         }
         userItems[Int(u)] = []
     }
 
     /// TTL expiry of an item: leaves the interaction sets, its row and every other row;
     /// the rows of its users' items are queued (their weights and intersections change).
-    public mutating func removeItem(_ i: UInt32) {
+    public mutating func removeItem(_ i: UInt32, keeps: (UInt32) -> Bool = { _ in true }) {
         guard Int(i) < itemUsers.count else { return }
         for u in itemUsers[Int(i)] {
             userItems[Int(u)].removeAll { $0 == i }
-            for other in userItems[Int(u)] { stale.push(other) }
+            for other in userItems[Int(u)] where keeps(other) { stale.push(other) }
         }
         itemUsers[Int(i)] = []
         if rows[Int(i)].count > 0 {
@@ -192,6 +199,14 @@ public struct StreamingSwing: Sendable {
     }
 
     public mutating func markAllChanged() { for i in rows.indices { changed.insert(UInt32(i)) } }
+
+    /// Several workers: empties the rows `keeps` does not admit and takes them out of the
+    /// refresh queue (a snapshot of a whole model, read by one worker).
+    public mutating func dropForeignRows(keeps: (UInt32) -> Bool) {
+        for i in rows.indices where !keeps(UInt32(i)) && rows[i].count > 0 { rows[i] = WeightRow() }
+        let queued = stale.pop(stale.count)
+        for i in queued where keeps(i) { stale.push(i) }
+    }
     public mutating func clearChanges() { changed.removeAll() }
 }
 

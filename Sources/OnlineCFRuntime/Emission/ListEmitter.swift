@@ -89,7 +89,7 @@ public final class ListEmitter {
         guard let ttl = writer.ttlMillis else { return }
         let now = ContinuousClock.now
         var families = model.parameters.algorithms.sorted().map(ListFamily.algorithm)
-        if model.parameters.recall != nil { families += [.recent, .u2i2i] }
+        if model.parameters.recall != nil { families += workers.isShared ? [.recent] : [.recent, .u2i2i] }
         let changed = model.changedEntities(full: true)
         for family in families {
             let restored = existingBefore[family.entityKind] ?? 0

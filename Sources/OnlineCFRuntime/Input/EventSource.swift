@@ -84,10 +84,6 @@ public protocol EventSource: AnyObject {
     /// Messages in the source after the position, when the source knows (Kafka: the
     /// partitions' high watermarks minus the position); nil otherwise. Cheap: read every loop turn.
     var lag: Int64? { get }
-    /// True when the source delivers only this worker's share of a shared job's input
-    /// (Kafka: its partitions); false when every worker reads all of it and keeps the
-    /// events of the users it owns.
-    var readsOwnShare: Bool { get }
 }
 
 extension EventSource {
@@ -96,7 +92,6 @@ extension EventSource {
     public func didCommit() throws {}
     public var report: String? { nil }
     public var lag: Int64? { nil }
-    public var readsOwnShare: Bool { false }
 }
 
 /// Where a job reads its input, as given by `--source` or the job file's `source`:
@@ -169,7 +164,7 @@ public enum EventSources {
     ///   - namespace: names the default stream consumer.
     ///   - stdinDescriptor: the descriptor standard input means (a batch passes its file).
     public static func make(_ spec: SourceSpec, follow: Bool, endpoint: RedisEndpoint, namespace: String,
-                            shutdown: ShutdownSignal, stdinDescriptor: Int32 = 0, workers: WorkerAssignment = .single) throws -> any EventSource {
+                            shutdown: ShutdownSignal, stdinDescriptor: Int32 = 0) throws -> any EventSource {
         switch spec {
         case .stdin:
             return StdinSource(fileDescriptor: stdinDescriptor)
@@ -181,7 +176,7 @@ public enum EventSources {
                                      minIdle: minIdle, follow: follow)
         case .kafka(let brokers, let topic, let group, let config):
             return try KafkaSource(brokers: brokers, topic: topic, group: group, config: config, follow: follow,
-                                   workers: workers, shouldStop: { shutdown.isRequested })
+                                   shouldStop: { shutdown.isRequested })
         }
     }
 }

@@ -7,10 +7,10 @@ import Foundation
 ///
 /// The position is the next offset to read in every partition, `p0=123,p1=456`, committed
 /// with the state (`source:kafka:TOPIC` in the worker's meta, in the same `MULTI … EXEC` as
-/// the event-log chunk). On open the source assigns itself every partition of the topic —
-/// with several workers, the partitions `p` with `p mod count == index` — (`rd_kafka_assign`,
-/// no group rebalancing: the worker's state has to hold all of its partitions) at those offsets; a partition the committed state holds nothing of is read from its
-/// beginning. Kafka's own offsets of the consumer group are committed too (asynchronously,
+/// the event-log chunk). On open the source assigns itself every partition of the topic
+/// (`rd_kafka_assign`, no group rebalancing: the state has to hold all of them; each worker
+/// of a shared job reads the whole topic) at those offsets; a partition the committed state
+/// holds nothing of is read from its beginning. Kafka's own offsets of the consumer group are committed too (asynchronously,
 /// after each state commit) for monitoring and lag tools; they are never read back, so
 /// correctness does not depend on them.
 ///
@@ -25,8 +25,6 @@ public final class KafkaSource: EventSource {
     public let topic: String
     public let group: String
     public let follow: Bool
-    /// The job's workers: this source reads the partitions `p` with `p mod count == index`.
-    public let workers: WorkerAssignment
     /// Longest a poll waits, in milliseconds.
     public let pollMillis: Int32 = 200
 
@@ -57,9 +55,8 @@ public final class KafkaSource: EventSource {
 
     /// Creates the consumer; nothing is read before ``open(at:)``.
     public init(brokers: String, topic: String, group: String, config: [String: String] = [:], follow: Bool,
-                workers: WorkerAssignment = .single, shouldStop: @escaping () -> Bool = { false }) throws {
+                shouldStop: @escaping () -> Bool = { false }) throws {
         self.brokers = brokers
-        self.workers = workers
         self.topic = topic
         self.group = group
         self.follow = follow
@@ -109,9 +106,6 @@ public final class KafkaSource: EventSource {
 
     public var identity: String? { "kafka:" + topic }
 
-    /// Partitions split the input: a topic keyed by user gives each worker its users.
-    public var readsOwnShare: Bool { workers.isShared }
-
     public var position: String? {
         next.isEmpty ? nil : next.keys.sorted().map { "p\($0)=\(next[$0]!)" }.joined(separator: ",")
     }
@@ -138,10 +132,7 @@ public final class KafkaSource: EventSource {
             next = offsets
             groupCommitted = offsets
         }
-        partitions = try fetchPartitions().filter { Int($0) % workers.count == workers.index }
-        guard !partitions.isEmpty else {
-            throw RuntimeError("Kafka topic \(topic) has fewer partitions than workers: worker \(workers) has none to read. Add partitions or run fewer workers.")
-        }
+        partitions = try fetchPartitions()
         guard let list = rd_kafka_topic_partition_list_new(Int32(partitions.count)) else {
             throw RuntimeError("out of memory creating a Kafka partition list")
         }

@@ -20,8 +20,6 @@ public final class JobMetrics: Sendable {
     let sourceLag: Gauge
     let eventsHotUser: Counter
     let eventsBeforeAdmission: Counter
-    let peerEventsApplied: Counter
-    let eventsOfPeers: Counter
     let kvOutOfMemory: Counter
     let checkpointSeconds: DurationHistogram
     let snapshotBytes: Gauge
@@ -39,8 +37,6 @@ public final class JobMetrics: Sendable {
         emissions = registry.makeCounter(descriptor: Self.name("emissions", "total", "Emissions written."))
         eventsHotUser = registry.makeCounter(descriptor: Self.name("events_hot_user", "total", "Events left out by the hot-user guard (a user over its limit in the window)."))
         eventsBeforeAdmission = registry.makeCounter(descriptor: Self.name("events_before_admission", "total", "Events left out because their user or item was not admitted yet (--admit-after)."))
-        peerEventsApplied = registry.makeCounter(descriptor: Self.name("peer_events_applied", "total", "Several workers: events of the peers' committed log chunks applied here."))
-        eventsOfPeers = registry.makeCounter(descriptor: Self.name("events_of_peers", "total", "Several workers: events read whose user another worker owns (left to it)."))
         kvOutOfMemory = registry.makeCounter(descriptor: MetricNameDescriptor(
             namespace: "onlinecf", subsystem: "kv", metricName: "out_of_memory_refusals", unitName: "total",
             helpText: "Writes the KV store refused with -OOM (maxmemory reached); each was resent after a back-off wait."))

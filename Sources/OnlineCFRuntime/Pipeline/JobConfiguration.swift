@@ -89,9 +89,11 @@ public struct RunSummary: Sendable {
     public var freshness = WeightedPercentiles()
     /// Events left out by the hot-user guard, and before admission.
     public var hotUserEvents = 0, eventsBeforeAdmission = 0
-    /// A shared job: events of users other workers own (left to them), and events of the
-    /// peers' committed log chunks applied here.
-    public var peerEvents = 0, peerEventsApplied = 0
+    /// A shared job: what this worker keeps — its worker number and, per row kind (items,
+    /// users, authors), the rows it keeps of all ids seen.
+    /// A shared job's worker that had no state of its own started from worker 0's.
+    public var startedFromWorkerZero = false
+    public var workerRows: (worker: WorkerAssignment, kept: [(kind: String, kept: Int, of: Int)])?
     /// TTL expiry: users and items expired, and the user–item pairs live at the end (nil: no TTL).
     public var expiredUsers = 0, expiredItems = 0, livePairs: Int?
     /// Peak resident memory of this process (Linux `VmHWM`), in bytes, if known.
@@ -125,8 +127,10 @@ public struct RunSummary: Sendable {
         if hotUserEvents > 0 || eventsBeforeAdmission > 0 {
             lines.append("left out: \(hotUserEvents) events of hot users, \(eventsBeforeAdmission) events before admission")
         }
-        if peerEvents > 0 || peerEventsApplied > 0 {
-            lines.append("other workers: \(peerEvents) events of their users left to them, \(peerEventsApplied) events of their logs applied")
+        if startedFromWorkerZero { lines.append("started from worker 0's state (this worker had none of its own): \(replayedEvents) events replayed, then a snapshot of its own taken") }
+        if let workerRows {
+            let kinds = workerRows.kept.map { "\($0.kept) of \($0.of) \($0.kind)" }.joined(separator: ", ")
+            lines.append("worker \(workerRows.worker): keeps and writes the rows of \(kinds)")
         }
         if let livePairs {
             lines.append("TTL: expired \(expiredUsers) users, \(expiredItems) items; live user–item pairs: \(livePairs)")

@@ -1,8 +1,8 @@
 /// The decisions of a job's loop, as a value type with no I/O: what to do next — read,
-/// commit, rebuild Swing, emit, wait for peers, finish — given what the driver observed.
+/// commit, rebuild Swing, snapshot, emit, finish — given what the driver observed.
 ///
 /// ``StreamJob`` is the driver: it asks ``next(_:)`` for an ``Action``, performs it, and
-/// tells the loop what came of it (``inputRead(endOfInput:)``, ``peersApplied(allEnded:)``).
+/// tells the loop what came of it (``inputRead(endOfInput:)``, ``restored(complete:)``).
 /// Time is the driver's to measure and arrives in each ``Observation`` as the time since
 /// the job started, so tests drive the loop with a hand-made clock.
 ///
@@ -16,19 +16,17 @@
 ///   when the writer has written the previous one: while the KV store is slower than the
 ///   interval, emissions merge instead of queueing.
 /// - In streaming mode a read waits for input at most until the next emission is due
-///   (50 ms for a shared job, which must also follow its peers; 250 ms otherwise); a batch
-///   reads without waiting and emits only at the end, after ``Action/computeLists``.
+///   (and at most 250 ms); a batch reads without waiting and emits only at the end, after
+///   ``Action/computeLists``.
 /// - A shutdown request is honoured at the start of the next turn; the run then ends as
 ///   at the end of input (commit, final emission), so nothing read is lost. One that
 ///   stops the restore part-way (``restored(complete:)``) ends the run at once.
-/// - A streaming job alone on its namespace takes a snapshot (``Action/checkpoint``) when
-///   one is due by ``Settings/checkpointEvery`` and there is something new since the last,
-///   only while no emission is being computed or written (so the change marks it holds
-///   are exactly what the emitted marks leave unemitted), and once more after the final
-///   emission at the end of input (not after a shutdown request: stopping stays quick).
-/// - A shared job (several workers) marks its input's end (``Action/endInput``), then
-///   applies its peers' chunks every 50 ms until every peer has ended, and ends with
-///   Swing rebuilt exactly, as a batch does.
+/// - A streaming job (each worker of a shared one alike) takes a snapshot
+///   (``Action/checkpoint``) when one is due by ``Settings/checkpointEvery`` and there is
+///   something new since the last, only while no emission is being computed or written
+///   (so the change marks it holds are exactly what the emitted marks leave unemitted),
+///   and once more after the final emission at the end of input (not after a shutdown
+///   request: stopping stays quick).
 public struct JobLoop: Sendable {
     /// What the loop needs to know of the job's configuration.
     public struct Settings: Sendable, Equatable {
@@ -36,36 +34,29 @@ public struct JobLoop: Sendable {
         public var emitInterval: Duration
         public var swingRebuildEvery: Duration?
         public var eventsPerChunk: Int
-        /// Several workers divide the input and follow each other's logs.
-        public var shared: Bool
         public var showProgress: Bool
-        /// The longest a streaming read waits for input, alone and as a shared worker.
+        /// The longest a streaming read waits for input.
         public var readWait: Duration = .milliseconds(250)
-        public var sharedReadWait: Duration = .milliseconds(50)
-        /// The pause between polls of the peers' logs once this worker's input has ended.
-        public var peerPoll: Duration = .milliseconds(50)
         public var progressEvery: Duration = .seconds(1)
-        /// How often to snapshot (nil: never). Only a streaming job alone takes snapshots:
-        /// a shared job's peers read its whole log.
+        /// How often to snapshot (nil: never).
         public var checkpointEvery: CheckpointInterval?
 
         /// Whether this job takes snapshots at all.
-        public var takesCheckpoints: Bool { checkpointEvery != nil && mode == .stream && !shared }
+        public var takesCheckpoints: Bool { checkpointEvery != nil && mode == .stream }
 
         public init(mode: JobConfiguration.Mode, emitInterval: Duration, swingRebuildEvery: Duration? = nil,
-                    eventsPerChunk: Int, shared: Bool = false, showProgress: Bool = false) {
+                    eventsPerChunk: Int, showProgress: Bool = false) {
             self.mode = mode
             self.emitInterval = emitInterval
             self.swingRebuildEvery = swingRebuildEvery
             self.eventsPerChunk = eventsPerChunk
-            self.shared = shared
             self.showProgress = showProgress
         }
 
         public init(_ configuration: JobConfiguration) {
             self.init(mode: configuration.mode, emitInterval: configuration.emitInterval,
                       swingRebuildEvery: configuration.swingRebuildEvery, eventsPerChunk: configuration.eventsPerChunk,
-                      shared: configuration.workers.isShared, showProgress: configuration.showProgress)
+                      showProgress: configuration.showProgress)
             checkpointEvery = configuration.checkpointEvery
         }
     }
@@ -107,13 +98,6 @@ public struct JobLoop: Sendable {
         /// Wait at most `wait` for input (nil: do not wait), read one micro-batch if any
         /// arrived and apply it; then report with ``JobLoop/inputRead(endOfInput:)``.
         case read(wait: Duration?)
-        /// A shared worker's input is over: commit, and mark the end in its meta.
-        case endInput
-        /// Apply the peers' chunks committed since the last time; then report with
-        /// ``JobLoop/peersApplied(allEnded:)``.
-        case applyPeerChunks
-        /// Sleep, then ask again.
-        case pause(Duration)
         /// Commit what is pending with the source's position.
         case commit
         /// Commit, recompute Swing exactly and record the point.
@@ -136,7 +120,7 @@ public struct JobLoop: Sendable {
     }
 
     private enum Step: Sendable, Equatable {
-        case input, peers, chunk, swing, checkpoint, emission, emissionStart, report
+        case input, chunk, swing, checkpoint, emission, emissionStart, report
     }
 
     private enum Closing: Sendable, Equatable {
@@ -148,15 +132,11 @@ public struct JobLoop: Sendable {
         case turn(Step)
         /// A read was handed out; waiting for its outcome.
         case reading
-        /// Peers' chunks were handed out; waiting for the outcome (`drain`: the input has
-        /// ended and the loop only follows the peers).
-        case followingPeers(drain: Bool)
         case closing(Closing)
     }
 
     public let settings: Settings
     private var phase = Phase.restoring
-    private var inputEnded = false
     private var nextEmit = Duration.zero
     private var nextSwingRebuild: Duration?
     private var nextProgress = Duration.zero
@@ -193,8 +173,6 @@ public struct JobLoop: Sendable {
             return .openSource
         case .reading:
             preconditionFailure("JobLoop: a read is under way; report it with inputRead(endOfInput:)")
-        case .followingPeers:
-            preconditionFailure("JobLoop: peers' chunks are being applied; report it with peersApplied(allEnded:)")
         case .closing(let closing):
             return close(closing, observation)
         case .turn(let step):
@@ -212,30 +190,8 @@ public struct JobLoop: Sendable {
     /// The outcome of a ``Action/read(wait:)``.
     public mutating func inputRead(endOfInput: Bool) {
         precondition(phase == .reading, "JobLoop: no read was under way")
-        if endOfInput && !settings.shared {
-            phase = .closing(.commit)
-        } else if endOfInput {
-            inputEnded = true
-            phase = .turn(.peers)
-            pendingEndInput = true
-        } else {
-            phase = .turn(settings.shared ? .peers : .chunk)
-        }
+        phase = endOfInput ? .closing(.commit) : .turn(.chunk)
     }
-    private var pendingEndInput = false
-
-    /// The outcome of an ``Action/applyPeerChunks``.
-    public mutating func peersApplied(allEnded: Bool) {
-        guard case .followingPeers(let drain) = phase else { preconditionFailure("JobLoop: no peers' chunks were being applied") }
-        if drain && allEnded {
-            phase = .closing(.commit)
-        } else {
-            phase = .turn(.chunk)
-            pausePending = drain
-        }
-    }
-    /// The input has ended and peers have not: pause before the rest of the turn.
-    private var pausePending = false
 
     private mutating func turn(_ step: Step, _ observation: Observation) -> Action {
         let now = observation.now
@@ -247,27 +203,11 @@ public struct JobLoop: Sendable {
                 phase = .closing(.commit)
                 return close(.commit, observation)
             }
-            if inputEnded {
-                phase = .followingPeers(drain: true)
-                return .applyPeerChunks
-            }
             phase = .reading
             guard streaming else { return .read(wait: nil) }
-            let longest = settings.shared ? settings.sharedReadWait : settings.readWait
             let untilEmit = max(.zero, nextEmit - now)
-            return .read(wait: min(longest, untilEmit))
-        case .peers:
-            if pendingEndInput {
-                pendingEndInput = false
-                return .endInput
-            }
-            phase = .followingPeers(drain: false)
-            return .applyPeerChunks
+            return .read(wait: min(settings.readWait, untilEmit))
         case .chunk:
-            if pausePending {
-                pausePending = false
-                return .pause(settings.peerPoll)
-            }
             phase = .turn(.swing)
             if observation.pendingEvents >= settings.eventsPerChunk || observation.sourceWantsCommit { return .commit }
             return turn(.swing, observation)
@@ -328,7 +268,7 @@ public struct JobLoop: Sendable {
     private mutating func close(_ closing: Closing, _ observation: Observation) -> Action {
         switch closing {
         case .commit:
-            if settings.mode == .batch || settings.shared {
+            if settings.mode == .batch {
                 phase = .closing(.rebuildSwing)
             } else {
                 phase = .closing(.finalEmission)

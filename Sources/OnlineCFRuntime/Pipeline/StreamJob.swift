@@ -21,11 +21,13 @@ import OnlineCFKV
 ///   ``RuntimeError/Code/leaseLost`` once another process has taken the lease.
 /// - The loop's decisions are ``JobLoop``'s (a value type, unit-tested without I/O); this
 ///   class is its driver: it performs each action and reports the outcome.
-/// - With several workers (``JobConfiguration/workers``), each logs only the events of
-///   the users it owns (its share of the input) and also applies every peer's committed
-///   log chunks, so each holds the whole model; it writes the lists of the ids it owns.
-///   At the end of its input it marks that in its meta and goes on applying peers' chunks
-///   until every peer has ended, then emits: its lists then equal a job alone's.
+/// - With several workers (``JobConfiguration/workers``), each reads the whole input and
+///   keeps all of the light state, but holds, applies and writes only the rows of the ids
+///   it owns (``ModelPartitioning``); its log, snapshots and source positions are its own,
+///   so it restarts from them alone, and its lists equal a job alone's. A worker whose
+///   own state is empty starts from worker 0's when that still holds the whole model (a
+///   job that ran alone before), and worker 0 keeps such a state until every peer has a
+///   state of its own.
 public final class StreamJob {
     public let configuration: JobConfiguration
     public let store: StateStore
@@ -55,7 +57,6 @@ public final class StreamJob {
     public let metrics: JobMetrics
     private var reported = (lines: 0, events: 0, applied: 0, malformed: 0, commands: 0, lists: 0)
     private var reportedLeftOut = (hot: 0, admission: 0)
-    private var reportedPeers = (applied: 0, left: 0)
     private var reportedRefusals = 0
     private var emissionStarted: [Int: ContinuousClock.Instant] = [:]
 
@@ -74,7 +75,7 @@ public final class StreamJob {
         self.emitter = ListEmitter(writer: writer, workers: configuration.workers, threads: configuration.threads)
         self.reporter = try MalformedLineReporter(deadLetterPath: configuration.deadLetterPath)
         self.model = CFModel(parameters: configuration.parameters, evaluation: configuration.mode == .batch ? .deferred : .incremental,
-                             partitioning: ModelPartitioning(count: min(255, configuration.threads)))
+                             partitioning: ModelPartitioning(count: min(255, configuration.threads), workers: configuration.workers))
         self.moderation = ModerationSync(store: store)
         do {
             self.decoder = try EventDecoder(format: configuration.format, columns: configuration.columns)
@@ -118,13 +119,6 @@ public final class StreamJob {
                 summary.resumedAt = try source.open(at: source.identity.flatMap { meta.sourcePositions[$0] })
             case .read(let wait):
                 loop.inputRead(endOfInput: try read(waitingAtMost: wait))
-            case .endInput:
-                try commit()
-                try store.markInputEnded(true)
-            case .applyPeerChunks:
-                loop.peersApplied(allEnded: try applyPeerChunks())
-            case .pause(let duration):
-                Thread.sleep(forTimeInterval: duration.seconds)
             case .commit:
                 try commit()
             case .rebuildSwing:
@@ -183,6 +177,11 @@ public final class StreamJob {
         summary.kvCommands += store.client.commandsSent + store.sideCommandsSent - commandsBefore
         summary.seconds = (clock.now - start).seconds
         summary.peakResidentBytes = RunSummary.currentPeakResidentBytes()
+        if configuration.workers.isShared {
+            let p = model.partitioning
+            summary.workerRows = (configuration.workers, [("items", model.items.names), ("users", model.users.names), ("authors", model.authors.names)]
+                .map { kind, names in (kind, names.count(where: p.keeps), names.count) })
+        }
         return summary
     }
 
@@ -219,10 +218,6 @@ public final class StreamJob {
         }
         switch decoder.decode(line.bytes, lineNumber: number) {
         case .event(let event):
-            if filtersUsers && !configuration.workers.owns(event.user) {
-                summary.peerEvents += 1
-                return
-            }
             summary.events += 1
             if let applied = model.apply(event) {
                 pending.append(applied)
@@ -245,10 +240,16 @@ public final class StreamJob {
         defer { summary.restoreSeconds = (clock.now - started).seconds }
         meta = try store.loadMeta()
         store.fence?.expectedCommits = meta.commits
-        if meta.logChunks > 0 { try checkWorkerCount(meta.workers, of: store.worker) }
+        let hasState = meta.logChunks > 0 || meta.snapshot != nil
+        if hasState { try checkWorkerCount(meta.workers, of: store.worker) }
+        // Worker 0 of a shared job on the whole model of a job that ran alone: peers
+        // without a state of their own start from it, so it stays whole until they have.
+        // Without a snapshot its log holds every event from the start (every worker reads
+        // the whole input), which peers can start from too.
+        keepsBaseForPeers = configuration.workers.isShared && store.worker == 0 && hasState && (meta.snapshot?.workers ?? 1) == 1
         meta.workers = configuration.workers.count
-        filtersUsers = configuration.workers.isShared && !source.readsOwnShare
-        if configuration.workers.isShared { return try restoreSharedState() }
+        if configuration.workers.isShared && store.worker == 0 && !hasState { meta.sharedFromStart = true }
+        if configuration.workers.isShared && store.worker != 0 && !hasState { return try startFromWorkerZero() }
         // The snapshot, if any, holds the state after log chunks 0..<base; the log goes on
         // from there. Its change marks are what was unemitted when it was taken; an
         // emission recorded at or after its chunk has written them since.
@@ -282,42 +283,40 @@ public final class StreamJob {
         try restoreTables()
     }
 
-    /// Restores a shared job's worker: replays every worker's log in worker order, its own
-    /// included (users are disjoint between logs, and a single job's earlier log — worker
-    /// 0's — comes first, so each user's events replay in their order), rebuilds Swing
-    /// exactly, and marks every list changed: the first emission rewrites the lists this
-    /// worker owns (the emitted-chunk marks of one log do not say what the others' did).
-    private func restoreSharedState() throws {
-        if meta.inputEnded { try store.markInputEnded(false) }
+    /// Starts a worker of a shared job whose own state is empty from worker 0's, when
+    /// worker 0 has one: its snapshot (which must hold the whole model: a job alone's) and
+    /// its log after it — every worker reads the whole input, so that log holds every
+    /// event — with worker 0's source positions. The rows this worker does not own are
+    /// dropped, Swing is rebuilt exactly, every list it owns is marked changed, and the
+    /// result is made its own at once (a snapshot, then the positions), so it never needs
+    /// worker 0's state again.
+    private func startFromWorkerZero() throws {
+        let base = try store.loadMeta(worker: 0)
+        // Nothing to start from, or nothing the input does not hold: start empty.
+        guard base.logChunks > 0 || base.snapshot != nil, !base.sharedFromStart else { return try restoreTables() }
+        if let snapshot = base.snapshot, snapshot.workers != 1 {
+            throw RuntimeError("worker \(store.worker) of namespace '\(store.keys.namespace)' has no state of its own, and worker 0's snapshot holds only worker 0's rows (it was taken with --workers \(snapshot.workers)), so it cannot start from it. Start every worker of a job together, or 'onlinecf reset' and backfill with 'onlinecf batch'.")
+        }
         model.setSwingIncremental(false)
-        peerChunks = Array(repeating: 0, count: configuration.workers.count)
-        // Worker 0's log may start with a snapshot: the state of the job that ran alone
-        // before (a shared job takes none). Every worker starts from it.
-        let first = store.worker == 0 ? meta : try store.loadMeta(worker: 0)
-        var base = 0
-        if let snapshot = first.snapshot {
-            try loadSnapshot(snapshot, of: 0)
-            base = snapshot.logChunk
-            peerChunks[0] = base
+        if let snapshot = base.snapshot { try loadSnapshot(snapshot, of: 0) }
+        try store.forEachLogChunk(worker: 0, from: base.snapshot?.logChunk ?? 0, count: base.logChunks) { _, events in
+            try replay(events)
+            model.applyPendingPairs()
+            summary.replayedEvents += events.count
         }
-        let progress = try store.progress(ofWorkers: 0..<configuration.workers.count)
-        for worker in 0..<configuration.workers.count {
-            if worker == store.worker {
-                try store.forEachLogChunk(from: worker == 0 ? base : 0, count: meta.logChunks) { _, events in
-                    try replay(events)
-                    model.applyPendingPairs()
-                    summary.replayedEvents += events.count
-                }
-            } else {
-                try applyLog(ofPeer: worker, upTo: progress[worker])
-            }
-        }
-        if model.swing != nil { model.rebuildSwing(threads: configuration.threads) }
+        model.rebuildSwing(threads: configuration.threads)
         model.setSwingIncremental(true)
-        if meta.logChunks > 0 || peerChunks.contains(where: { $0 > 0 }) { model.markAllChanged() }
-        if configuration.resume && source.identity == nil { skipLines = meta.inputLinesCommitted }
-        meta.inputLinesCommitted = 0
-        try restoreTables()
+        model.markAllChanged()
+        meta.sourcePositions = base.sourcePositions
+        meta.eventsCommitted = base.eventsCommitted
+        meta.linesCommitted = base.linesCommitted
+        if configuration.resume && source.identity == nil { skipLines = base.inputLinesCommitted }
+        try restoreTables(admissionSketchOf: 0)
+        try checkpoint(force: true)
+        try store.commitChunk(number: 0, events: [], meta: meta, parameters: configuration.parameters.fingerprint,
+                              sources: meta.sourcePositions, admissionSketch: model.admissionSketch?.bytes)
+        meta.commits += 1
+        summary.startedFromWorkerZero = true
     }
 
     /// Loads a worker's snapshot into the model, streamed (a shutdown request stops the read).
@@ -335,10 +334,17 @@ public final class StreamJob {
 
     /// Commits what is pending, then writes a snapshot of the model and makes it current
     /// (the log it covers is deleted). Nothing happens when nothing was logged since the
-    /// last one. Reading waits meanwhile: the time is reported (``RunSummary/checkpointSeconds``).
-    private func checkpoint() throws {
-        try commit()
-        guard model.supportsSnapshots, meta.logChunks > (meta.snapshot?.logChunk ?? 0) else { return }
+    /// last one (unless `force`), nor while peers may still start from this worker's whole
+    /// state (``keepsBaseForPeers``). Reading waits meanwhile: the time is reported
+    /// (``RunSummary/checkpointSeconds``).
+    private func checkpoint(force: Bool = false) throws {
+        if !force { try commit() }
+        guard model.supportsSnapshots, force || meta.logChunks > (meta.snapshot?.logChunk ?? 0) else { return }
+        if keepsBaseForPeers {
+            let peers = configuration.workers.peers
+            guard try store.hasState(ofWorkers: peers).allSatisfy({ $0 }) else { return }
+            keepsBaseForPeers = false
+        }
         let started = clock.now
         model.applyPendingPairs()
         let model = self.model
@@ -361,48 +367,20 @@ public final class StreamJob {
         }
     }
 
-    /// Applies the peers' log chunks committed since the last call (a shared job; nothing
-    /// otherwise). Returns true when every peer has marked the end of its input and all of
-    /// its chunks are applied.
-    @discardableResult
-    private func applyPeerChunks() throws -> Bool {
-        let workers = configuration.workers
-        guard workers.isShared else { return true }
-        let progress = try store.progress(ofWorkers: 0..<workers.count)
-        var allEnded = true
-        for peer in workers.peers {
-            try applyLog(ofPeer: peer, upTo: progress[peer])
-            if !progress[peer].inputEnded { allEnded = false }
-        }
-        return allEnded
-    }
-
-    /// Applies a peer's log chunks from where this worker stopped to `progress.logChunks`,
-    /// after checking that the peer runs with the same worker count.
-    private func applyLog(ofPeer peer: Int, upTo progress: (logChunks: Int, inputEnded: Bool, workers: Int?)) throws {
-        guard progress.logChunks > peerChunks[peer] else { return }
-        try checkWorkerCount(progress.workers, of: peer)
-        try store.forEachLogChunk(worker: peer, from: peerChunks[peer], count: progress.logChunks) { _, events in
-            try replay(events)
-            model.applyPendingPairs()
-            summary.peerEventsApplied += events.count
-        }
-        peerChunks[peer] = progress.logChunks
-    }
-
     /// Throws unless the worker count `recorded` in worker `worker`'s meta is this job's,
-    /// or 1 in worker 0's (the log of a job that ran alone, or a batch: history a shared
-    /// job can build on). Ownership is a hash modulo the count: with another count, users'
-    /// events would be split differently between the logs.
+    /// or 1 in worker 0's (the state of a job that ran alone, or a batch: history a shared
+    /// job can build on). Ownership is a hash modulo the count: with another count, a
+    /// worker's state would hold other rows than the ones it owns.
     private func checkWorkerCount(_ recorded: Int?, of worker: Int) throws {
         let count = configuration.workers.count, was = recorded ?? 1
         guard was != count && !(worker == 0 && was == 1) else { return }
-        throw RuntimeError("namespace '\(store.keys.namespace)' holds the state of a job run by \(was) worker(s) (worker \(worker)'s meta says so); this process runs with --workers \(count). Workers own users by a hash modulo the count, so it cannot change under a state: run with --workers \(was), or 'onlinecf reset' and backfill with 'onlinecf batch' (a batch's state can then be continued by any number of workers).")
+        throw RuntimeError("namespace '\(store.keys.namespace)' holds the state of a job run by \(was) worker(s) (worker \(worker)'s meta says so); this process runs with --workers \(count). Each worker keeps the rows of the ids it owns by a hash modulo the count, so the count cannot change under a state: run with --workers \(was), or 'onlinecf reset' and backfill with 'onlinecf batch' (a batch's state can then be continued by any number of workers).")
     }
 
-    /// The admission sketch, the item table and item statuses.
-    private func restoreTables() throws {
-        if model.admissionSketch != nil, let bytes = try store.loadAdmissionSketch() {
+    /// The admission sketch (this worker's, or `admissionSketchOf`'s), the item table and
+    /// item statuses.
+    private func restoreTables(admissionSketchOf sketchWorker: Int? = nil) throws {
+        if model.admissionSketch != nil, let bytes = try store.loadAdmissionSketch(worker: sketchWorker) {
             guard let sketch = CountMinSketch(bytes: bytes) else {
                 throw RuntimeError("the admission sketch of namespace '\(store.keys.namespace)' has an unexpected size; 'onlinecf reset' and backfill")
             }
@@ -451,12 +429,11 @@ public final class StreamJob {
         pending.removeAll(keepingCapacity: true)
     }
     private var linesAtLastCommit = 0
-    /// A shared job: log chunks of each peer applied so far (own entry unused).
-    private var peerChunks: [Int] = []
-    /// A shared job whose source delivers all of the input: keep only owned users' events.
-    private var filtersUsers = false
-    /// Set once the restore is complete (peers' chunks applied later do not stop on a
-    /// shutdown request: the loop's own turn honours it).
+    /// Worker 0 of a shared job whose state still holds the whole model of a job that ran
+    /// alone: it takes no snapshot (which would hold only its rows) until every peer has a
+    /// state of its own (``startFromWorkerZero()``).
+    private var keepsBaseForPeers = false
+    /// Set once the restore is complete.
     private var restoreDone = false
     /// Lines `--resume` skips.
     private var skipLines = 0
@@ -516,9 +493,6 @@ public final class StreamJob {
         metrics.eventsHotUser.increment(by: Int64(model.hotUserEvents - reportedLeftOut.hot))
         metrics.eventsBeforeAdmission.increment(by: Int64(model.eventsBeforeAdmission - reportedLeftOut.admission))
         reportedLeftOut = (model.hotUserEvents, model.eventsBeforeAdmission)
-        metrics.peerEventsApplied.increment(by: Int64(summary.peerEventsApplied - reportedPeers.applied))
-        metrics.eventsOfPeers.increment(by: Int64(summary.peerEvents - reportedPeers.left))
-        reportedPeers = (summary.peerEventsApplied, summary.peerEvents)
         let refusals = store.client.outOfMemoryWaits + writer.outOfMemoryWaits
         metrics.kvOutOfMemory.increment(by: Int64(max(0, refusals - reportedRefusals)))
         reportedRefusals = max(refusals, reportedRefusals)

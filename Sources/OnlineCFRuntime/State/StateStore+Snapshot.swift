@@ -59,11 +59,11 @@ extension StateStore {
         try deleteSnapshotChunks(id: id, from: chunks, knownCount: nil)
 
         let record = SnapshotRecord(id: id, chunks: chunks, bytes: size, checksum: checksum,
-                                    logChunk: meta.logChunks, events: meta.eventsCommitted, atMillis: nowMillis)
+                                    logChunk: meta.logChunks, events: meta.eventsCommitted, atMillis: nowMillis, workers: meta.workers ?? 1)
         var commands = [RedisCommand("HSET", metaKey, "snapshot", String(id), "snapshot_chunks", String(chunks),
                                      "snapshot_bytes", String(record.bytes), "snapshot_checksum", String(record.checksum),
                                      "snapshot_log_chunk", String(record.logChunk), "snapshot_events", String(record.events),
-                                     "snapshot_at_ms", String(nowMillis)),
+                                     "snapshot_at_ms", String(nowMillis), "snapshot_workers", String(record.workers)),
                         RedisCommand("HDEL", metaKey, "snapshot_writing")]
         let covered = Array((previous?.logChunk ?? 0)..<record.logChunk)
         for start in stride(from: 0, to: covered.count, by: 1000) {

@@ -25,14 +25,14 @@ public struct StateMeta: Sendable, Equatable {
     /// `source:{identity}`, such as `source:file:/data/events`): where the committed state
     /// ends in that source.
     public var sourcePositions: [String: String] = [:]
-    /// Set (field `input_ended`) when the worker reached the end of its input and committed
-    /// everything it read; cleared when it starts again. Workers of a shared job wait for
-    /// every peer's mark before their final emission.
-    public var inputEnded = false
     /// How many workers the job that wrote this meta ran with (field `workers`; nil when
     /// absent). Ownership is a hash modulo the worker count, so the count of a shared job
     /// cannot change under its state.
     public var workers: Int?
+    /// Worker 0 of a shared job that started on an empty namespace (field
+    /// `shared_from_start`): its state holds nothing a peer could not read from the input
+    /// itself, so a peer without a state of its own starts empty too.
+    public var sharedFromStart = false
     /// Commits so far (field `commits`): a writer whose lease lapsed may take it back only
     /// while this has not moved (see ``StateStore/Fence``).
     public var commits: Int = 0
@@ -64,6 +64,9 @@ public struct SnapshotRecord: Sendable, Equatable {
     public var events: Int
     /// When it was made current, Unix milliseconds.
     public var atMillis: Int64
+    /// The worker count of the job that took it (field `snapshot_workers`; 1 when absent):
+    /// a snapshot taken with several holds only its worker's rows.
+    public var workers: Int = 1
 }
 
 /// The durable home of a namespace in the KV store: the event log that rebuilds the
@@ -186,16 +189,17 @@ public final class StateStore {
         meta.inputLinesCommitted = fields["input_lines_committed"].flatMap { Int($0) } ?? 0
         meta.eventsCommitted = fields["events_committed"].flatMap { Int($0) } ?? 0
         meta.swingRebuildChunk = fields["swing_rebuild_chunk"].flatMap { Int($0) } ?? 0
-        meta.inputEnded = fields["input_ended"] == "1"
         meta.workers = fields["workers"].flatMap { Int($0) }
         meta.commits = fields["commits"].flatMap { Int($0) } ?? 0
+        meta.sharedFromStart = fields["shared_from_start"] == "1"
         if let id = fields["snapshot"].flatMap({ Int($0) }) {
             meta.snapshot = SnapshotRecord(id: id, chunks: fields["snapshot_chunks"].flatMap { Int($0) } ?? 0,
                                            bytes: fields["snapshot_bytes"].flatMap { Int($0) } ?? 0,
                                            checksum: fields["snapshot_checksum"].flatMap { UInt64($0) } ?? 0,
                                            logChunk: fields["snapshot_log_chunk"].flatMap { Int($0) } ?? 0,
                                            events: fields["snapshot_events"].flatMap { Int($0) } ?? 0,
-                                           atMillis: fields["snapshot_at_ms"].flatMap { Int64($0) } ?? 0)
+                                           atMillis: fields["snapshot_at_ms"].flatMap { Int64($0) } ?? 0,
+                                           workers: fields["snapshot_workers"].flatMap { Int($0) } ?? 1)
         }
         meta.abandonedSnapshot = fields["snapshot_writing"].flatMap { Int($0) }
         for (field, value) in fields where field.hasPrefix("source:") {
@@ -209,21 +213,14 @@ public final class StateStore {
         return meta
     }
 
-    /// Every worker's committed log length, end-of-input mark and recorded worker count,
-    /// in one round trip.
-    public func progress(ofWorkers workers: Range<Int>) throws -> [(logChunks: Int, inputEnded: Bool, workers: Int?)] {
-        let replies = try client.pipeline(workers.map { RedisCommand("HMGET", keys.meta(worker: $0), "log_chunks", "input_ended", "workers") })
+    /// Whether each of `workers` has a state of its own (a snapshot or a log chunk), in
+    /// one round trip.
+    public func hasState(ofWorkers workers: [Int]) throws -> [Bool] {
+        let replies = try client.pipeline(workers.map { RedisCommand("HMGET", keys.meta(worker: $0), "log_chunks", "snapshot") })
         return replies.map { reply in
             let fields = (reply.array ?? []).map(\.string)
-            let field = { (n: Int) in n < fields.count ? fields[n] : nil }
-            return (field(0).flatMap { Int($0) } ?? 0, field(1) == "1", field(2).flatMap { Int($0) })
+            return (fields.first.flatMap { $0.flatMap { Int($0) } } ?? 0) > 0 || (fields.count > 1 && fields[1] != nil)
         }
-    }
-
-    /// Sets or clears this worker's end-of-input mark.
-    public func markInputEnded(_ ended: Bool) throws {
-        let key = keys.meta(worker: worker)
-        try writeState([ended ? RedisCommand("HSET", key, "input_ended", "1") : RedisCommand("HDEL", key, "input_ended")], what: "marking the end of input")
     }
 
     // MARK: event log
@@ -250,16 +247,19 @@ public final class StateStore {
     /// Commits one chunk of new events (none: only the counters and the source position)
     /// and the progress counters, atomically. `source` is the position of the job's source
     /// after the last line whose effect is in the state: it moves with the state, in the
-    /// same MULTI/EXEC.
+    /// same MULTI/EXEC (`sources`: several positions, by source identity).
     public func commitChunk(number: Int, events: [Event], meta: StateMeta, parameters: String,
-                            source: (identity: String, position: String)? = nil, admissionSketch: [UInt8]? = nil) throws {
+                            source: (identity: String, position: String)? = nil, sources: [String: String] = [:],
+                            admissionSketch: [UInt8]? = nil) throws {
         var hset = RedisCommand("HSET", keys.meta(worker: worker), "schema", String(KeySchema.version), "parameters", parameters)
         hset.append(string: "log_chunks"); hset.append(string: String(meta.logChunks))
         hset.append(string: "lines_committed"); hset.append(string: String(meta.linesCommitted))
         hset.append(string: "input_lines_committed"); hset.append(string: String(meta.inputLinesCommitted))
         hset.append(string: "events_committed"); hset.append(string: String(meta.eventsCommitted))
         hset.append(string: "workers"); hset.append(string: String(meta.workers ?? 1))
+        if meta.sharedFromStart { hset.append(string: "shared_from_start"); hset.append(string: "1") }
         if let source { hset.append(string: "source:" + source.identity); hset.append(string: source.position) }
+        for (identity, position) in sources.sorted(by: { $0.key < $1.key }) { hset.append(string: "source:" + identity); hset.append(string: position) }
         var commands: [RedisCommand] = []
         if !events.isEmpty {
             var log = RedisCommand("HSET", keys.log(worker: worker), String(number))
@@ -277,9 +277,9 @@ public final class StateStore {
         fence?.expectedCommits += 1
     }
 
-    /// The admission sketch committed with the state, if any.
-    public func loadAdmissionSketch() throws -> [UInt8]? {
-        try client.execute(RedisCommand("GET", keys.admissionSketch(worker: worker))).bytes
+    /// The admission sketch committed with a worker's state (default: this store's), if any.
+    public func loadAdmissionSketch(worker: Int? = nil) throws -> [UInt8]? {
+        try client.execute(RedisCommand("GET", keys.admissionSketch(worker: worker ?? self.worker))).bytes
     }
 
     /// Records that Swing was rebuilt exactly after `chunks` log chunks.
