@@ -112,7 +112,11 @@ import OnlineCFTestSupport
         for (_, members) in try sortedSets(client, "live:i2i:itemcf:cosine:*") { for m in members { counts[m, default: 0] += 1 } }
         let popular = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
         let (hidden, expired, expiring, deleted) = (popular[0], popular[1], popular[2], popular[3])
-        let holder = try sortedSets(client, "live:i2i:itemcf:cosine:*").first { $0.value.contains(hidden) }!.key.split(separator: ":").last!
+        // A list holding the hidden item whose own item is not moderated (a moderated item's
+        // own list is deleted at the next emission, which may come before the read below).
+        let moderated: Set<String> = [hidden, expired, expiring, deleted]
+        let holder = try sortedSets(client, "live:i2i:itemcf:cosine:*")
+            .first { $0.value.contains(hidden) && !moderated.contains(String($0.key.split(separator: ":").last!)) }!.key.split(separator: ":").last!
         let user = try sortedSets(client, "live:u2i2i:*").first { $0.value.contains(hidden) }.map { String($0.key.split(separator: ":").last!) } ?? "u1"
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let kv = ["--redis", redis.url, "--namespace", "live"]
