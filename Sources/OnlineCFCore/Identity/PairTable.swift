@@ -90,9 +90,10 @@ struct PairSlots: Sendable {
         return size
     }
 
-    /// Places a key known to be absent, growing the table first when it is 3/4 full.
+    /// Places a key known to be absent, doubling the table first when it is 3/4 full (so
+    /// it is then 3/8 full).
     mutating func insertAbsent(_ key: UInt64) {
-        if needsGrowth(adding: 1) { rehash(capacity: capacity(for: count + 1)) }
+        if needsGrowth(adding: 1) { rehash(capacity: keys.isEmpty ? 64 : keys.count * 2) }
         let stored = ~key, mask = keys.count - 1
         var i = home(stored)
         keys.withUnsafeMutableBufferPointer { k in

@@ -123,14 +123,25 @@ public struct SnapshotEncoder {
     public mutating func write(slotTable slots: [UInt64], occupied count: Int) {
         write(int: slots.count)
         var occupancy = [UInt64](repeating: 0, count: (slots.count + 63) / 64)
-        var occupied: [UInt64] = []
-        occupied.reserveCapacity(count)
-        for (i, slot) in slots.enumerated() where slot != 0 {
-            occupancy[i >> 6] |= 1 << UInt64(i & 63)
-            occupied.append(slot)
-        }
+        for (i, slot) in slots.enumerated() where slot != 0 { occupancy[i >> 6] |= 1 << UInt64(i & 63) }
         write(array: occupancy)
-        write(array: occupied)
+        // The occupied slots as an array (its count, then its elements), gathered a few
+        // thousand at a time: no copy of the table.
+        write(int: count)
+        var batch: [UInt64] = []
+        batch.reserveCapacity(4096)
+        var written = 0
+        for slot in slots where slot != 0 {
+            batch.append(slot)
+            if batch.count == 4096 {
+                batch.withUnsafeBytes { append($0) }
+                written += batch.count
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        batch.withUnsafeBytes { append($0) }
+        written += batch.count
+        precondition(written == count, "a slot table's occupied count is not its number of occupied slots")
     }
 }
 

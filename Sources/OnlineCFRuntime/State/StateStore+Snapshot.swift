@@ -9,7 +9,7 @@ extension StateStore {
     /// The size of a snapshot chunk (the last one is shorter). Chunks are separate keys on
     /// separate hash slots, so a Redis Cluster shares a large snapshot between its masters,
     /// and no single value comes near `proto-max-bulk-len`.
-    public static let snapshotChunkBytes = 4 << 20
+    public static let snapshotChunkBytes = 1 << 20
 
     /// Writes this worker's next snapshot — what `encode` writes to a streamed
     /// ``SnapshotEncoder`` (``CFModel/snapshot(into:)`` after committing log chunks
@@ -40,7 +40,7 @@ extension StateStore {
             meta.snapshotWriting = id
         }
         // The encoder hands over each chunk as it fills; a thread of its own sends them,
-        // four per round trip on a connection of its own, and sums their checksum, while
+        // one per round trip on a connection of its own, and sums their checksum, while
         // the model is encoded further (at most ``SnapshotSender/queued`` chunks wait).
         let sender = SnapshotSender(endpoint: client.endpoint, retry: client.retry, shouldGiveUp: shouldGiveUp, keys: keys, worker: worker, id: id)
         var chunks = 0
@@ -166,7 +166,7 @@ final class SnapshotPrefetcher: @unchecked Sendable {
     private var read = (chunks: 0, bytes: 0, checksum: UInt64(0))
     private var commands = 0
 
-    /// Chunks fetched ahead of the reader at most (4 MiB each).
+    /// Chunks fetched ahead of the reader at most (1 MiB each).
     static let ahead = 8
 
     /// `shouldStop` also ends the fetch's retries during a KV outage.
@@ -260,7 +260,9 @@ final class SnapshotPrefetcher: @unchecked Sendable {
 }
 
 /// Sends the chunks of a snapshot being written, in order, on a thread of its own with its
-/// own client (SETs, four per round trip), and sums their checksum: the KV store's writes
+/// own client (one SET per round trip: each chunk is copied into the command and into
+/// hiredis's output buffer, so fewer in flight keep the transient memory small), and sums
+/// their checksum: the KV store's writes
 /// overlap the encoding. ``send(_:)`` waits while ``queued`` chunks are waiting (so the
 /// snapshot is never whole in memory); ``finish()`` waits for the last and throws the
 /// first failure.
@@ -275,8 +277,10 @@ final class SnapshotSender: @unchecked Sendable {
     private var checksum = UInt64(0)
     private var commands = 0
 
-    /// Chunks waiting to be sent at most (4 MiB each).
-    static let queued = 8
+    /// Chunks waiting to be sent at most (1 MiB each): with the one being sent (and its
+    /// copies in the command and hiredis's buffer) and the encoder's, a snapshot holds
+    /// about 7 MiB beyond the model.
+    static let queued = 3
 
     init(endpoint: RedisEndpoint, retry: RetryPolicy, shouldGiveUp: @escaping @Sendable () -> Bool, keys: KeySchema, worker: Int, id: Int) {
         let thread = Thread { [self] in
@@ -295,7 +299,7 @@ final class SnapshotSender: @unchecked Sendable {
                     condition.unlock()
                     return
                 }
-                let batch = Array(waiting.prefix(4))
+                let batch = Array(waiting.prefix(1))
                 condition.unlock()
                 if !failed {
                     var commands: [RedisCommand] = []
