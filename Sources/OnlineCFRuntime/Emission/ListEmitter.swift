@@ -56,8 +56,9 @@ public final class ListEmitter {
     private var emittedChunks = 0
     private var full = false
     public private(set) var isEmitting = false
-    /// Lists per slice.
-    public var listsPerSlice = 4096
+    /// Lists per slice (a slice being computed, two queued and one being written are in
+    /// memory at once, with their RESTORE payloads).
+    public var listsPerSlice = 2048
     /// Which ids' lists this emitter writes: those its worker owns (all for a job alone).
     public let workers: WorkerAssignment
 
