@@ -61,7 +61,7 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 (default: not served).")
     var metrics: String?
 
-    @Option(name: .long, help: "Workers sharing this job (default: 1). Each reads the events of the users it owns (a kafka: source: the partitions p with p mod N = --worker; other sources: users whose id hashes to it), applies every worker's events from the KV store, and writes the lists of the ids it owns. See docs/workers.md.")
+    @Option(name: .long, help: "Workers sharing this job and dividing its model (default: 1). Each reads the whole input (every partition of a kafka: topic), keeps the light state, and holds, applies and writes only the rows of the ids that hash to it. See docs/workers.md.")
     var workers: Int?
 
     @Option(name: .long, help: "This worker's number, 0 to --workers minus 1 (default: 0).")

@@ -73,6 +73,26 @@ func expectEqualLists(_ expected: [String: BruteForce.List], _ actual: [String: 
         }
     }
 
+    /// With bounded windows the windows serve as dedupe (the pair set keeps only the pairs
+    /// that left them): every event repeated — those still in a window and those pushed
+    /// out long ago — changes nothing, through a snapshot too, and the pair count stays exact.
+    @Test func repeatedEventsChangeNothingWhenTheWindowsServeAsDedupe() throws {
+        let events = TestEvents.random(count: 3_000, users: 20, items: 300, authors: 60, seed: 8)
+        let p = ModelParameters(algorithms: Set(Algorithm.cooccurrenceAlgorithms), itemHistory: 3, userHistory: 2, authorHistory: 2, k: 10)
+        var once = CFModel(parameters: p)
+        for e in events { once.apply(e) }
+        let distinct = Set(events.map { [$0.user, $0.item] }).count
+        #expect(once.pairCount == distinct)
+        var twice = try CFModel(snapshot: once.snapshot(), parameters: p)
+        #expect(twice.pairCount == distinct)
+        var applied = 0
+        for e in events.reversed() where twice.apply(e) != nil { applied += 1 }
+        #expect(applied == 0)
+        for algorithm in Algorithm.cooccurrenceAlgorithms {
+            #expect(modelLists(once, algorithm).mapValues { $0.map(\.score) } == modelLists(twice, algorithm).mapValues { $0.map(\.score) })
+        }
+    }
+
     @Test func replayOfAppliedEventsRebuildsTheState() throws {
         let events = TestEvents.random(count: 2000, users: 80, items: 60, authors: 9, seed: 11)
         var live = CFModel(parameters: ModelParameters(k: 10))

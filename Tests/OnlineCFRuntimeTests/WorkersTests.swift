@@ -177,6 +177,6 @@ import OnlineCFTestSupport
         let bad = try OnlineCFBinary.run(["run", "--workers", "2", "--worker", "2", "--no-progress"])
         #expect(bad.status != 0 && bad.stderr.contains("worker: 2 is out of range: use 0 to 1"), "\(bad.stderr)")
         let stream = try OnlineCFBinary.run(["run", "--workers", "2", "--source", "redis-stream:ev?group=g", "--no-progress"])
-        #expect(stream.status != 0 && stream.stderr.contains("several workers cannot split a Redis Stream"), "\(stream.stderr)")
+        #expect(stream.status != 0 && stream.stderr.contains("several workers cannot share a Redis Stream's consumer group"), "\(stream.stderr)")
     }
 }

@@ -88,6 +88,22 @@ public struct CooccurrenceCounter: Sendable {
 
     private static let foreign = ModelPartitioning.foreign
 
+    /// Whether `basket`'s window (its last `window` distinct entities; all of them when
+    /// unbounded) holds `entity`.
+    @inline(__always)
+    public func windowHolds(basket: UInt32, entity: UInt32) -> Bool {
+        let b = Int(basket)
+        return b < arrivals.count && arrivals[b].contains(entity)
+    }
+
+    /// The entities the next new pair of `basket` pushes out of its bounded window (none
+    /// while it is not full, and none for a removable counter, which keeps every live one).
+    public func leavingWindow(basket: UInt32) -> ArraySlice<UInt32> {
+        let b = Int(basket)
+        guard !removable, window > 0, b < arrivals.count, arrivals[b].count >= window else { return [] }
+        return arrivals[b][..<(arrivals[b].count - window + 1)]
+    }
+
     /// Whether row increments are queued (rows are then behind degrees and windows).
     public var hasPending: Bool { pendingCount > 0 }
 

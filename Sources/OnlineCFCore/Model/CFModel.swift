@@ -50,8 +50,16 @@ public struct CFModel: Sendable {
     public private(set) var items = IdInterner()
     public private(set) var authors = IdInterner()
     private var itemAuthor: [UInt32] = []
+    /// The (user, item) and (user, author) pairs seen. With a bounded ItemCF (a2a) window
+    /// and nothing ever removed (``itemWindowDedupe``, ``authorWindowDedupe``), a user's
+    /// pairs still in the window are not repeated here: the set holds those that left it,
+    /// and a pair is known when it is in either — the same answer in about a third of the
+    /// memory, since most users' histories fit their window.
     private var seenUserItem = PairSet()
     private var seenUserAuthor = PairSet()
+    private let itemWindowDedupe: Bool, authorWindowDedupe: Bool
+    /// Distinct (user, item) pairs applied (kept when ``itemWindowDedupe``).
+    private var pairsSeen = 0
     /// ItemCF: baskets are users, entities items.
     public private(set) var itemCF: CooccurrenceCounter?
     /// u2u: baskets are items, entities users.
@@ -109,6 +117,13 @@ public struct CFModel: Sendable {
         let algos = parameters.algorithms
         maintainsA2A = algos.contains(.a2aCosine)
         self.evaluation = parameters.ttlMillis == nil ? evaluation : .incremental
+        // The windows serve as dedupe only where they are the binary counters' and nothing
+        // leaves them but by the bound (no TTL); Swing asks about any pair, so it keeps the
+        // whole set.
+        let windowsServe = self.evaluation == .incremental && parameters.ttlMillis == nil
+        itemWindowDedupe = windowsServe && !parameters.isWeighted && parameters.itemHistory > 0 && !algos.contains(.swing)
+            && algos.contains(where: { $0.kind == .i2i && $0 != .swing })
+        authorWindowDedupe = windowsServe && maintainsA2A && parameters.authorHistory > 0
         decay = parameters.decayHalfLifeMillis.map { ForwardDecay(halfLifeMillis: $0) }
         if parameters.admitAfter > 1 { admissionSketch = CountMinSketch() }
         if algos.contains(.swing) { swing = StreamingSwing(parameters: parameters.swing) }
@@ -126,7 +141,35 @@ public struct CFModel: Sendable {
     }
 
     /// Number of distinct (user, item) pairs applied.
-    public var pairCount: Int { seenUserItem.count }
+    public var pairCount: Int { itemWindowDedupe ? pairsSeen : seenUserItem.count }
+
+    /// Whether user `u` holds item `i` (see ``seenUserItem``).
+    @inline(__always)
+    private func knows(user u: UInt32, item i: UInt32) -> Bool {
+        if itemWindowDedupe && itemCF!.windowHolds(basket: u, entity: i) { return true }
+        return seenUserItem.contains(UInt64(u) << 32 | UInt64(i))
+    }
+
+    /// Records a new (user, item) pair before the counters see it.
+    @inline(__always)
+    private mutating func noteNewPair(user u: UInt32, item i: UInt32) {
+        if itemWindowDedupe {
+            for out in itemCF!.leavingWindow(basket: u) { seenUserItem.insert(UInt64(u) << 32 | UInt64(out)) }
+            pairsSeen += 1
+        } else {
+            seenUserItem.insert(UInt64(u) << 32 | UInt64(i))
+        }
+    }
+
+    /// Records (user, author) unless known; returns whether it was new.
+    @inline(__always)
+    private mutating func noteAuthorPair(user u: UInt32, author a: UInt32) -> Bool {
+        let key = UInt64(u) << 32 | UInt64(a)
+        guard authorWindowDedupe else { return seenUserAuthor.insert(key) }
+        if a2a!.windowHolds(basket: u, entity: a) || seenUserAuthor.contains(key) { return false }
+        for out in a2a!.leavingWindow(basket: u) { seenUserAuthor.insert(UInt64(u) << 32 | UInt64(out)) }
+        return true
+    }
 
     /// Sets the author of an item unless it already has one. Returns whether it was set.
     @discardableResult
@@ -197,9 +240,8 @@ public struct CFModel: Sendable {
             if Int(i) >= admittedItem.count { admittedItem.append(contentsOf: repeatElement(false, count: Int(i) + 1 - admittedItem.count)) }
             admittedItem[Int(i)] = true
         }
-        let pair = UInt64(u) << 32 | UInt64(i)
         var changed = false
-        if let limit = parameters.hotUserLimit, recent != nil || parameters.isWeighted || parameters.ttlMillis != nil || !seenUserItem.contains(pair) {
+        if let limit = parameters.hotUserLimit, recent != nil || parameters.isWeighted || parameters.ttlMillis != nil || !knows(user: u, item: i) {
             // Only events that change the state count (those are the ones the log holds,
             // so a replay counts the same).
             let window = (event.timestampMillis ?? watermarkMillis) / parameters.hotUserWindowMillis
@@ -232,7 +274,8 @@ public struct CFModel: Sendable {
             changed = true
         }
         if parameters.isWeighted, applyWeight(user: u, item: i, event) { changed = true }
-        if seenUserItem.insert(pair) {
+        if !knows(user: u, item: i) {
+            noteNewPair(user: u, item: i)
             changed = true
             if popular != nil { popular!.add(item: i, atMillis: event.timestampMillis ?? watermarkMillis) }
             if evaluation == .deferred { deferredPairs.append(basket: u, entity: i) }
@@ -248,7 +291,7 @@ public struct CFModel: Sendable {
                 }
             }
             if maintainsA2A, Int(i) < itemAuthor.count, itemAuthor[Int(i)] != Self.noAuthor,
-               seenUserAuthor.insert(UInt64(u) << 32 | UInt64(itemAuthor[Int(i)])) {
+               noteAuthorPair(user: u, author: itemAuthor[Int(i)]) {
                 if evaluation == .deferred { deferredAuthorPairs.append(basket: u, entity: itemAuthor[Int(i)]) }
                 if a2a != nil { a2a!.addNewPair(basket: u, entity: itemAuthor[Int(i)], partition: partition(ofAuthor: itemAuthor[Int(i)])) }
             }
@@ -710,9 +753,13 @@ public struct CFModel: Sendable {
 // MARK: - Snapshots
 
 extension CFModel {
-    /// The snapshot format this build writes; it reads only this one (a snapshot of another
-    /// version is refused with a message, never misread).
-    public static let snapshotFormatVersion: UInt32 = 1
+    /// The snapshot format this build writes; it reads this one and those in
+    /// ``readableSnapshotVersions`` (a snapshot of another version is refused with a
+    /// message, never misread). Version 2 holds only the pairs that left a window where the
+    /// windows serve as dedupe (``seenUserItem``), and the pair count; version 1 held every
+    /// pair, which reads as the same answer.
+    public static let snapshotFormatVersion: UInt32 = 2
+    public static let readableSnapshotVersions: Set<UInt32> = [1, 2]
     private static let snapshotMagic = Array("OCFSNAP\n".utf8)
     private static let snapshotEnd: UInt64 = 0x444E_4550_414E_5321  // "!SNAPEND"
 
@@ -745,6 +792,7 @@ extension CFModel {
         e.write(part: users); e.write(part: items); e.write(part: authors)
         e.write(array: itemAuthor)
         e.write(part: seenUserItem); e.write(part: seenUserAuthor)
+        e.write(int: pairsSeen)
         for counter in [itemCF, u2u, a2a] {
             e.write(bool: counter != nil)
             counter?.encode(to: &e)
@@ -772,7 +820,7 @@ extension CFModel {
     public static func snapshotHeader(_ bytes: [UInt8]) -> (version: UInt32, stateFingerprint: String?)? {
         var d = SnapshotDecoder(bytes: bytes)
         guard let magic = try? d.readArray(of: UInt8.self), magic == snapshotMagic, let version = try? d.read(UInt32.self) else { return nil }
-        return (version, version == snapshotFormatVersion ? try? d.readString() : nil)
+        return (version, readableSnapshotVersions.contains(version) ? try? d.readString() : nil)
     }
 
     /// A model read back from ``snapshot()``, to run under `parameters` (whose
@@ -792,8 +840,8 @@ extension CFModel {
             throw SnapshotError("the bytes are not an OnlineCF snapshot (no snapshot header)")
         }
         let version: UInt32 = try d.read()
-        guard version == Self.snapshotFormatVersion else {
-            throw SnapshotError("the snapshot has format version \(version); this onlinecf reads version \(Self.snapshotFormatVersion). Run the onlinecf that wrote it, or 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'")
+        guard Self.readableSnapshotVersions.contains(version) else {
+            throw SnapshotError("the snapshot has format version \(version); this onlinecf reads versions \(Self.readableSnapshotVersions.sorted().map(String.init).joined(separator: " and ")). Run the onlinecf that wrote it, or 'onlinecf reset' the namespace and backfill it with 'onlinecf batch'")
         }
         let fingerprint = try d.readString()
         guard fingerprint == parameters.stateFingerprint else {
@@ -804,6 +852,7 @@ extension CFModel {
         users = try d.readPart(); items = try d.readPart(); authors = try d.readPart()
         itemAuthor = try d.readArray()
         seenUserItem = try d.readPart(); seenUserAuthor = try d.readPart()
+        pairsSeen = version >= 2 ? try d.readInt() : seenUserItem.count
         let names: [(IdInterner, Bool)] = [(items, itemCF != nil), (users, u2u != nil), (authors, a2a != nil)]
         var counters: [CooccurrenceCounter?] = []
         for (interner, expected) in names {

@@ -1,11 +1,10 @@
 /// Which worker of a job this process is, and which ids it owns.
 ///
-/// Several `onlinecf run` workers can share one job (one namespace). Each reads its share
-/// of the input, split by user, and each writes the lists of the ids it owns. Ownership
-/// is a fixed function of the id's bytes, the same in every process and every run:
-/// `owner(id) = FNV-1a-64(UTF-8 bytes of id) mod count`. So every id (user, item or
-/// author) has exactly one owner, and a user's events and a user's own lists (u2u,
-/// recent, u2i2i) belong to the same worker when the input is split by ``owns(_:)``.
+/// Several `onlinecf run` workers can share one job (one namespace) and divide its model:
+/// each reads the whole input, and holds, applies and writes only the rows of the ids it
+/// owns (``ModelPartitioning``). Ownership is a fixed function of the id's bytes, the same
+/// in every process and every run: `owner(id) = FNV-1a-64(UTF-8 bytes of id) mod count`.
+/// So every id (user, item or author) has exactly one owner.
 ///
 /// A single job is worker 0 of 1, which owns everything.
 public struct WorkerAssignment: Sendable, Hashable, CustomStringConvertible {

@@ -141,7 +141,7 @@ public struct JobSpec: Sendable, Equatable {
             if assignment.isShared {
                 if c.mode != .stream { problem("workers", "a \(c.mode == .batch ? "batch" : "rebuild") job runs as one worker: leave workers out") }
                 if case .redisStream = c.source {
-                    problem("source", "several workers cannot split a Redis Stream's consumer group by user: use a Kafka topic keyed by user (kafka:…), or a file source every worker reads")
+                    problem("source", "several workers cannot share a Redis Stream's consumer group: it hands each entry to one consumer, and every worker must read the whole input. Use a Kafka topic (kafka:…; each worker reads every partition), or a file source every worker reads")
                 }
             }
         } else {
