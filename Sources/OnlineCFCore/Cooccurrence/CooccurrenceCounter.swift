@@ -65,7 +65,7 @@ public struct CooccurrenceCounter: Sendable {
     public private(set) var rows: [CountRow] = []
     /// Each basket's entities in arrival order: its last `window` (all when 0); when
     /// removable, all of its live ones, with ``gap`` where a removed one was (window > 0).
-    private var arrivals: [[UInt32]] = []
+    private var arrivals = BasketWindows()
     /// A removed entity's position in a removable counter's basket.
     static let gap = UInt32.max
     /// Each removable basket's number of ``gap``s (derived from `arrivals`).
@@ -93,15 +93,15 @@ public struct CooccurrenceCounter: Sendable {
     @inline(__always)
     public func windowHolds(basket: UInt32, entity: UInt32) -> Bool {
         let b = Int(basket)
-        return b < arrivals.count && arrivals[b].contains(entity)
+        return arrivals.contains(entity, in: b)
     }
 
     /// The entities the next new pair of `basket` pushes out of its bounded window (none
     /// while it is not full, and none for a removable counter, which keeps every live one).
-    public func leavingWindow(basket: UInt32) -> ArraySlice<UInt32> {
-        let b = Int(basket)
-        guard !removable, window > 0, b < arrivals.count, arrivals[b].count >= window else { return [] }
-        return arrivals[b][..<(arrivals[b].count - window + 1)]
+    public func leavingWindow(basket: UInt32) -> [UInt32] {
+        let b = Int(basket), n = arrivals.count(of: b)
+        guard !removable, window > 0, n >= window else { return [] }
+        return arrivals.prefix(n - window + 1, of: b)
     }
 
     /// Whether row increments are queued (rows are then behind degrees and windows).
@@ -126,7 +126,7 @@ public struct CooccurrenceCounter: Sendable {
             if queued { owner.append(contentsOf: repeatElement(0, count: e + 1 - owner.count)) }
         }
         if b >= arrivals.count {
-            arrivals.append(contentsOf: repeatElement([], count: b + 1 - arrivals.count))
+            arrivals.ensure(b)
             if removable { gapCounts.append(contentsOf: repeatElement(0, count: b + 1 - gapCounts.count)) }
         }
         degrees[e] += 1
@@ -134,10 +134,10 @@ public struct CooccurrenceCounter: Sendable {
         if queued { owner[e] = UInt8(partition) }
         let keepsOwn = partition != Int(Self.foreign)
         // Read in place: a copy of the basket would make the append below copy it all.
-        let count = arrivals[b].count
+        let count = arrivals.count(of: b)
         var paired = 0
         for q in (window > 0 ? max(0, count - window) : 0)..<count {
-            let o = arrivals[b][q]
+            let o = arrivals[b, q]
             if o == Self.gap { continue }
             paired += 1
             if !queued {
@@ -162,9 +162,9 @@ public struct CooccurrenceCounter: Sendable {
             pairUpdates += paired
         }
         if !removable && window > 0 && count >= window {
-            arrivals[b].removeFirst(count - window + 1)
+            arrivals.removeFirst(count - window + 1, of: b)
         }
-        arrivals[b].append(entity)
+        arrivals.append(entity, to: b)
         if pendingCount >= Self.pendingLimit { applyPending() }
     }
 
@@ -174,15 +174,15 @@ public struct CooccurrenceCounter: Sendable {
     public mutating func remove(basket: UInt32, entity: UInt32) {
         precondition(removable, "remove on a counter that is not removable")
         let b = Int(basket), e = Int(entity)
-        guard b < arrivals.count, let p = arrivals[b].lastIndex(of: entity) else { return }
+        guard let p = arrivals.lastIndex(of: entity, in: b) else { return }
         degrees[e] -= 1
         changes.degree(entity)
-        let count = arrivals[b].count
+        let count = arrivals.count(of: b)
         let lower = window > 0 ? max(0, p - window) : 0
         let upper = window > 0 ? min(count - 1, p + window) : count - 1
         var paired = 0
         for q in lower...upper where q != p {
-            let o = arrivals[b][q]
+            let o = arrivals[b, q]
             if o == Self.gap { continue }
             decrementPair(entity, o)
             paired += 1
@@ -190,12 +190,12 @@ public struct CooccurrenceCounter: Sendable {
         if paired > 0 { pairUpdates += paired }
         if window == 0 {
             // Positions do not matter: the last entity takes the freed place.
-            arrivals[b][p] = arrivals[b][count - 1]
-            arrivals[b].removeLast()
+            arrivals[b, p] = arrivals[b, count - 1]
+            arrivals.removeLast(of: b)
         } else {
-            arrivals[b][p] = Self.gap
+            arrivals[b, p] = Self.gap
             gapCounts[b] += 1
-            if Int(gapCounts[b]) * 2 > arrivals[b].count { compactGaps(of: b) }
+            if Int(gapCounts[b]) * 2 > arrivals.count(of: b) { compactGaps(of: b) }
         }
         if pendingCount >= Self.pendingLimit { applyPending() }
     }
@@ -224,8 +224,8 @@ public struct CooccurrenceCounter: Sendable {
     public mutating func removeBasket(_ basket: UInt32) {
         precondition(removable, "removeBasket on a counter that is not removable")
         let b = Int(basket)
-        guard b < arrivals.count, !arrivals[b].isEmpty else { return }
-        let members = arrivals[b]
+        guard arrivals.count(of: b) > 0 else { return }
+        let members = arrivals.members(of: b)
         // From the last entity back, each pairs only with those still before it.
         for p in members.indices.reversed() where members[p] != Self.gap {
             let e = members[p]
@@ -238,7 +238,7 @@ public struct CooccurrenceCounter: Sendable {
             }
             pairUpdates += paired
         }
-        arrivals[b] = []
+        arrivals.replace(b, with: [])
         gapCounts[b] = 0
         if pendingCount >= Self.pendingLimit { applyPending() }
     }
@@ -247,7 +247,7 @@ public struct CooccurrenceCounter: Sendable {
     /// leading gaps go, and a run of more than `window` gaps keeps `window` of them (no
     /// pair spans it either way).
     private mutating func compactGaps(of b: Int) {
-        let members = arrivals[b]
+        let members = arrivals.members(of: b)
         let gaps = Int(gapCounts[b])
         var kept: [UInt32] = []
         kept.reserveCapacity(members.count - gaps + window)
@@ -263,7 +263,7 @@ public struct CooccurrenceCounter: Sendable {
         }
         // A trailing run longer than `window` already keeps just `window` gaps; an
         // all-gap basket ends empty.
-        arrivals[b] = kept
+        arrivals.replace(b, with: kept)
         gapCounts[b] = UInt32(kept.count(where: { $0 == Self.gap }))
     }
 
@@ -342,7 +342,7 @@ extension CooccurrenceCounter {
         encoder.write(bool: removable)
         encoder.write(array: degrees)
         encoder.write(parts: rows)
-        encoder.write(arrays: arrivals)
+        arrivals.encode(to: &encoder)
         encoder.write(part: changes)
         encoder.write(int: pairUpdates)
     }
@@ -358,8 +358,8 @@ extension CooccurrenceCounter {
         self.init(window: window, partitions: partitions, removable: removable, dropsForeignRows: dropsForeignRows)
         degrees = try decoder.readArray()
         rows = try decoder.readParts()
-        arrivals = try decoder.readArrays()
-        if removable { gapCounts = arrivals.map { UInt32($0.count(where: { $0 == Self.gap })) } }
+        arrivals = try BasketWindows(from: &decoder)
+        if removable { gapCounts = (0..<arrivals.count).map { b in UInt32(arrivals.members(of: b).count(where: { $0 == Self.gap })) } }
         changes = try decoder.readPart()
         pairUpdates = try decoder.readInt()
         guard rows.count == degrees.count else { throw SnapshotError("a co-occurrence counter of the snapshot has \(rows.count) rows for \(degrees.count) entities: it is damaged") }

@@ -8,20 +8,22 @@ public enum EventLogCodec {
     public static let version: UInt8 = 1
 
     public static func encode(_ events: [Event]) -> [UInt8] {
-        var out: [UInt8] = [version]
-        out.reserveCapacity(events.count * 24 + 1)
-        for e in events {
-            appendString(e.user, to: &out)
-            appendString(e.item, to: &out)
-            appendString(e.author ?? "", to: &out)
-            appendString(e.action ?? "", to: &out)
-            if let t = e.timestampMillis {
-                appendVarint(UInt64(bitPattern: (t << 1) ^ (t >> 63)) &+ 1, to: &out)
-            } else {
-                appendVarint(0, to: &out)
-            }
+        var chunk = EventLogChunk()
+        for e in events { chunk.append(e) }
+        return chunk.bytes
+    }
+
+    /// Appends one event's fields to a chunk's bytes.
+    static func append(_ e: Event, to out: inout [UInt8]) {
+        appendString(e.user, to: &out)
+        appendString(e.item, to: &out)
+        appendString(e.author ?? "", to: &out)
+        appendString(e.action ?? "", to: &out)
+        if let t = e.timestampMillis {
+            appendVarint(UInt64(bitPattern: (t << 1) ^ (t >> 63)) &+ 1, to: &out)
+        } else {
+            appendVarint(0, to: &out)
         }
-        return out
     }
 
     public static func decode(_ bytes: [UInt8]) throws(EventLogError) -> [Event] {
@@ -72,4 +74,29 @@ public enum EventLogCodec {
 public struct EventLogError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { "event log: \(message)" }
+}
+
+/// Events packed as they arrive, to be committed as one log chunk: its bytes are what
+/// ``EventLogCodec/encode(_:)`` gives for the same events, about a quarter of the events'
+/// own size (a job holds the events of its next commit this way).
+public struct EventLogChunk: Sendable {
+    public private(set) var bytes: [UInt8] = [EventLogCodec.version]
+    /// Events packed.
+    public private(set) var count = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { count == 0 }
+
+    public mutating func append(_ event: Event) {
+        EventLogCodec.append(event, to: &bytes)
+        count += 1
+    }
+
+    /// Empties the chunk, keeping its capacity.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(EventLogCodec.version)
+        count = 0
+    }
 }

@@ -70,6 +70,9 @@ public struct SnapshotEncoder {
         }
     }
 
+    /// Raw bytes, as they are (a part that writes its own arrays).
+    mutating func write(raw: UnsafeRawBufferPointer) { append(raw) }
+
     public mutating func write<T: BitwiseCopyable>(value: T) {
         withUnsafeBytes(of: value) { append($0) }
     }
@@ -317,6 +320,13 @@ public struct SnapshotDecoder {
         }
         guard consistent else { throw SnapshotError(damaged()) }
         return (slots, occupied)
+    }
+
+    /// As ``readArrays(of:)``, handing each array to `body` in order instead of keeping them all.
+    public mutating func readArrays<T: BitwiseCopyable>(of type: T.Type = T.self, each body: ([T]) -> Void) throws(SnapshotError) {
+        let n = try readCount(minimumSize: 4)
+        let lengths: [UInt32] = try copyElements(n)
+        for length in lengths { body(try copyElements(Int(length))) }
     }
 
     public mutating func readArrays<T: BitwiseCopyable>(of type: T.Type = T.self) throws(SnapshotError) -> [[T]] {

@@ -46,7 +46,8 @@ public final class StreamJob {
     /// Where line 1 of the current input was, for a header problem.
     private var headerLocation = "line 1"
     private var meta = StateMeta()
-    private var pending: [Event] = []
+    /// The events applied since the last commit, packed as the log chunk they commit as.
+    private var pending = EventLogChunk()
     private var summary = RunSummary()
     /// Events read since the current emission began, by read time; and those an emission
     /// under way will carry, by emission number.
@@ -313,7 +314,7 @@ public final class StreamJob {
         if configuration.resume && source.identity == nil { skipLines = base.inputLinesCommitted }
         try restoreTables(admissionSketchOf: 0)
         try checkpoint(force: true)
-        try store.commitChunk(number: 0, events: [], meta: meta, parameters: configuration.parameters.fingerprint,
+        try store.commitChunk(number: 0, events: EventLogChunk(), meta: meta, parameters: configuration.parameters.fingerprint,
                               sources: meta.sourcePositions, admissionSketch: model.admissionSketch?.bytes)
         meta.commits += 1
         summary.startedFromWorkerZero = true
@@ -426,7 +427,7 @@ public final class StreamJob {
         metrics.lastCommit.set(Date().timeIntervalSince1970)
         metrics.logChunks.set(Int64(meta.logChunks))
         linesAtLastCommit = summary.linesRead
-        pending.removeAll(keepingCapacity: true)
+        pending.removeAll()
     }
     private var linesAtLastCommit = 0
     /// Worker 0 of a shared job whose state still holds the whole model of a job that ran

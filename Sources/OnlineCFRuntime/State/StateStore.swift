@@ -248,7 +248,7 @@ public final class StateStore {
     /// and the progress counters, atomically. `source` is the position of the job's source
     /// after the last line whose effect is in the state: it moves with the state, in the
     /// same MULTI/EXEC (`sources`: several positions, by source identity).
-    public func commitChunk(number: Int, events: [Event], meta: StateMeta, parameters: String,
+    public func commitChunk(number: Int, events: EventLogChunk, meta: StateMeta, parameters: String,
                             source: (identity: String, position: String)? = nil, sources: [String: String] = [:],
                             admissionSketch: [UInt8]? = nil) throws {
         var hset = RedisCommand("HSET", keys.meta(worker: worker), "schema", String(KeySchema.version), "parameters", parameters)
@@ -263,7 +263,7 @@ public final class StateStore {
         var commands: [RedisCommand] = []
         if !events.isEmpty {
             var log = RedisCommand("HSET", keys.log(worker: worker), String(number))
-            log.append(bytes: EventLogCodec.encode(events))
+            log.append(bytes: events.bytes)
             commands.append(log)
         }
         commands.append(hset)
