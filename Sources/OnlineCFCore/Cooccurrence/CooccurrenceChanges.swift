@@ -26,10 +26,8 @@ public struct CooccurrenceChanges: Sendable {
 
     /// `isForeign` (several workers) names the entities whose rows are not kept: their
     /// rows are empty, so with `full` the kept rows holding one whose degree changed are
-    /// found by a scan of every row (`rowHolds(x, test)`: whether row `x` holds an entity
-    /// passing `test`), once per full emission.
+    /// found by a scan of every one of the `rowCount` rows, once per full emission.
     public func entities(normalised: Bool, full: Bool, rowCount: Int = 0, isForeign: ((UInt32) -> Bool)? = nil,
-                         rowHolds: (Int, (UInt32) -> Bool) -> Bool = { _, _ in false },
                          forEachNeighbour: (UInt32, (UInt32) -> Void) -> Void) -> [UInt32] {
         var set = DirtySet()
         for e in rowChanged.members { set.insert(e) }
@@ -42,7 +40,11 @@ public struct CooccurrenceChanges: Sendable {
                     if let isForeign, isForeign(e) { foreign.insert(e) } else { forEachNeighbour(e) { set.insert($0) } }
                 }
                 if !foreign.isEmpty {
-                    for x in 0..<rowCount where !set.contains(UInt32(x)) && rowHolds(x, { foreign.contains($0) }) { set.insert(UInt32(x)) }
+                    for x in 0..<UInt32(rowCount) where !set.contains(x) {
+                        var holds = false
+                        forEachNeighbour(x) { if !holds && foreign.contains($0) { holds = true } }
+                        if holds { set.insert(x) }
+                    }
                 }
             }
         }

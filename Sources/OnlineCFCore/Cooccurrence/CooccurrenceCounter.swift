@@ -304,12 +304,9 @@ public struct CooccurrenceCounter: Sendable {
     public func changedEntities(normalised: Bool, full: Bool) -> [UInt32] {
         assert(!hasPending, "rows read with increments pending")
         let foreign: ((UInt32) -> Bool)? = dropsForeignRows ? { [owner] e in Int(e) < owner.count && owner[Int(e)] == Self.foreign } : nil
-        return changes.entities(normalised: normalised, full: full, rowCount: rows.count, isForeign: foreign,
-                                rowHolds: { x, test in
-                                    var hit = false
-                                    rows[x].forEach { o, _ in if !hit && test(o) { hit = true } }
-                                    return hit
-                                }) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
+        return changes.entities(normalised: normalised, full: full, rowCount: rows.count, isForeign: foreign) { e, body in
+            rows[Int(e)].forEach { o, _ in body(o) }
+        }
     }
 
     /// Marks an entity and every entity it co-occurs with as changed (their lists may

@@ -177,12 +177,9 @@ public struct WeightedCooccurrenceCounter: Sendable {
     /// As ``CooccurrenceCounter/changedEntities(normalised:full:)``.
     public func changedEntities(normalised: Bool, full: Bool) -> [UInt32] {
         let foreign: ((UInt32) -> Bool)? = owners.partitions.isEmpty ? nil : { [owners] e in !owners.keeps(e) }
-        return changes.entities(normalised: normalised, full: full, rowCount: rows.count, isForeign: foreign,
-                                rowHolds: { x, test in
-                                    var hit = false
-                                    rows[x].forEach { o, _ in if !hit && test(o) { hit = true } }
-                                    return hit
-                                }) { e, body in rows[Int(e)].forEach { o, _ in body(o) } }
+        return changes.entities(normalised: normalised, full: full, rowCount: rows.count, isForeign: foreign) { e, body in
+            rows[Int(e)].forEach { o, _ in body(o) }
+        }
     }
 
     /// Marks an entity and every entity it co-occurs with as changed (for a foreign
